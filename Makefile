@@ -1,0 +1,32 @@
+# The two commands: `make run` (the whole chat, embedded, at http://127.0.0.1:8000)
+# and `make test` (the whole suite). Both need only Python 3.11+.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+
+.PHONY: run test install migrate clean
+
+$(BIN)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+migrate: install
+	env -u AMQP_URL $(BIN)/python manage.py migrate --noinput
+
+# The embedded default: SQLite, no broker, tasks and fan-out in the one web process.
+run: install
+	env -u AMQP_URL $(BIN)/python manage.py migrate --noinput
+	env -u AMQP_URL PATH="$(CURDIR)/$(BIN):$$PATH" daphne -b 127.0.0.1 -p $(PORT) chatsite.asgi:application
+
+# Full-stack tests run when AMQP_URL (and DATABASE_URL for PostgreSQL) are set; see .ci/run.
+test: install
+	SECRET_KEY="$${SECRET_KEY:-test-only-secret-key-that-is-long-enough}" PATH="$(CURDIR)/$(BIN):$$PATH" \
+		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache

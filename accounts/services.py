@@ -1,0 +1,69 @@
+"""Sign up, log in and refresh: the account rules shared by GraphQL and the web pages."""
+import re
+
+from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.tokens import RefreshToken
+
+from chatsite.auth import require_active
+from chatsite.errors import BadUserInput, Unauthenticated
+
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{3,30}$")
+USERNAME_RULE = "Usernames have 3 to 30 characters: letters, digits, '.', '_' or '-'."
+
+
+def validate_username(username):
+    if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
+        raise BadUserInput(USERNAME_RULE)
+    return username
+
+
+def validate_password(password, user):
+    try:
+        password_validation.validate_password(password, user)
+    except ValidationError as exc:
+        raise BadUserInput(" ".join(exc.messages))
+
+
+def sign_up(*, username, password):
+    User = get_user_model()
+    validate_username(username)
+    if User.objects.filter(username__iexact=username).exists():
+        raise BadUserInput("That username is taken.")
+    user = User(username=username)
+    validate_password(password, user)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save()
+    except IntegrityError:
+        raise BadUserInput("That username is taken.")
+    return user
+
+
+def log_in(*, username, password):
+    validate_username(username)
+    if not password:
+        raise BadUserInput("A password is required.")
+    user = get_user_model().objects.filter(username__iexact=username).first()
+    if user is not None and user.check_password(password):
+        require_active(user)
+        return user
+    raise Unauthenticated("Wrong username or password.")
+
+
+def issue_tokens(user):
+    refresh = RefreshToken.for_user(user)
+    return {"access_token": str(refresh.access_token), "refresh_token": str(refresh), "user": user}
+
+
+def refresh_tokens(refresh_token):
+    try:
+        refresh = RefreshToken(refresh_token)
+        user = get_user_model().objects.get(pk=refresh["user_id"])
+    except (TokenError, KeyError, get_user_model().DoesNotExist):
+        raise Unauthenticated("The refresh token is invalid or expired.")
+    require_active(user)
+    return issue_tokens(user)

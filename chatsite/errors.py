@@ -1,0 +1,33 @@
+"""The failures a client can see, one type each. `chatsite.graphql` maps them to codes."""
+
+
+class ChatError(Exception):
+    code = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message):
+        super().__init__(message)
+        self.message = message
+
+
+class Unauthenticated(ChatError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(ChatError):
+    code = "FORBIDDEN"
+
+
+class BadUserInput(ChatError):
+    code = "BAD_USER_INPUT"
+
+
+class NotFound(ChatError):
+    code = "NOT_FOUND"
+
+
+class RateLimited(ChatError):
+    code = "RATE_LIMITED"
+
+
+class Unavailable(ChatError):
+    code = "UNAVAILABLE"

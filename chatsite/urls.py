@@ -1,0 +1,14 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.decorators.csrf import csrf_exempt
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
+
+from chatsite.graphql import ChatGraphQLView
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    # CSRF is checked inside the view for session callers; bearer-token callers need none.
+    path("graphql/", csrf_exempt(ChatGraphQLView.as_view(graphiql=True))),
+    path("api/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
+    path("api/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+]

@@ -1,0 +1,60 @@
+"""Group messages to every web process, from a Celery task or from the web process itself.
+
+Full stack: channels_rabbitmq's own layer must not be driven from Celery, so we publish to
+its `groups` exchange through Celery's producer pool, as its README documents. Embedded:
+the in-memory layer of the one web process. Group messages are at most once; the database
+is the record, and clients catch up with `posts(after:)`.
+"""
+import logging
+
+import msgpack
+from asgiref.sync import async_to_sync
+from celery import current_app
+from channels.layers import get_channel_layer
+from django.conf import settings
+from kombu import Exchange
+
+log = logging.getLogger("posts.fanout")
+
+# Declared exactly as channels_rabbitmq declares it (direct, not durable).
+GROUPS_EXCHANGE = Exchange(settings.GROUPS_EXCHANGE, type="direct", durable=False, auto_delete=False)
+
+
+def room_group(room_id):
+    return f"room.{room_id}"
+
+
+def user_group(user_id):
+    return f"user.{user_id}"
+
+
+def post_created(*, request_id, post):
+    group = room_group(post["room_id"])
+    _send_to_group(group, {"type": "new.post.created", "request_id": str(request_id), "post": post})
+
+
+def post_error(*, request_id, error):
+    group = user_group(error["user_id"])
+    _send_to_group(group, {"type": "new.post.error.notify", "request_id": str(request_id), "error": error})
+
+
+def _send_to_group(group, message):
+    try:
+        if settings.EMBEDDED:
+            async_to_sync(get_channel_layer().group_send)(group, message)
+        else:
+            with current_app.producer_pool.acquire(block=True, timeout=5) as producer:
+                producer.publish(
+                    msgpack.packb({"__asgi_group__": group, **message}),
+                    exchange=GROUPS_EXCHANGE,
+                    declare=[GROUPS_EXCHANGE],
+                    routing_key=group,
+                    content_encoding="binary",
+                    retry=True,
+                    retry_policy={"max_retries": 2, "interval_start": 0, "interval_step": 0.5},
+                )
+    except Exception:
+        # At most once by design: the post is stored; clients catch up from the database.
+        log.exception("stage=%s request_id=%s group=%s fan-out failed", message["type"], message["request_id"], group)
+        return
+    log.info("stage=%s request_id=%s group=%s sent", message["type"], message["request_id"], group)

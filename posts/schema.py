@@ -1,0 +1,112 @@
+"""GraphQL for posts: the Post type, posts, createPost and the two subscriptions."""
+import graphene
+from asgiref.sync import sync_to_async
+from django.utils.dateparse import parse_datetime
+
+from chatsite.errors import NotFound
+from chatsite.graphql import caller
+from posts import selectors, services
+from posts.fanout import room_group, user_group
+from rooms.models import Room
+
+
+class Post(graphene.ObjectType):
+    """Resolved from the post's payload dict (`Post.as_payload`), the same for every path."""
+
+    id = graphene.ID(required=True)
+    room_id = graphene.ID(required=True)
+    user_id = graphene.ID()
+    author = graphene.String(required=True)
+    body = graphene.String(required=True)
+    is_bot = graphene.Boolean(required=True)
+    created_at = graphene.DateTime(required=True)
+
+    def resolve_created_at(root, info):
+        return parse_datetime(root["created_at"])
+
+
+class PostError(graphene.ObjectType):
+    request_id = graphene.ID(required=True)
+    room_id = graphene.ID(required=True)
+    user_id = graphene.ID(required=True)
+    body = graphene.String(required=True)
+    reason = graphene.String(required=True)
+
+
+class CreatePostResponse(graphene.ObjectType):
+    success = graphene.Boolean(required=True)
+    request_id = graphene.ID(required=True)
+
+
+class PostsInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+    before = graphene.ID()
+    after = graphene.ID()
+    limit = graphene.Int(default_value=selectors.HISTORY_MAX)
+
+
+class CreatePostInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+    body = graphene.String(required=True)
+    client_id = graphene.String()
+
+
+class PostCreatedInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+
+
+class Query(graphene.ObjectType):
+    posts = graphene.List(graphene.NonNull(Post), required=True, input=PostsInput(required=True))
+
+    def resolve_posts(root, info, input):
+        caller(info)
+        return selectors.room_history(
+            room_id=input.room_id, before=input.before, after=input.after, limit=input.limit
+        )
+
+
+class CreatePost(graphene.Mutation):
+    class Arguments:
+        input = CreatePostInput(required=True)
+
+    Output = CreatePostResponse
+
+    def mutate(root, info, input):
+        request_id = services.request_post(
+            user=caller(info),
+            room_id=input.room_id,
+            body=input.body,
+            client_id=input.client_id,
+        )
+        return CreatePostResponse(success=True, request_id=request_id)
+
+
+class Mutation(graphene.ObjectType):
+    create_post = CreatePost.Field()
+
+
+def _room_exists(room_id):
+    return Room.objects.filter(pk=room_id).exists()
+
+
+class Subscription(graphene.ObjectType):
+    """Event streams come from the WebSocket connection (`info.context.listen`)."""
+
+    post_created = graphene.Field(Post, required=True, input=PostCreatedInput(required=True))
+    post_error = graphene.Field(PostError, required=True, description="The caller's own failed requests.")
+
+    async def subscribe_post_created(root, info, input):
+        caller(info)
+        if not await sync_to_async(_room_exists)(input.room_id):
+            raise NotFound(f"There is no room {input.room_id!r}.")
+        return info.context.listen(room_group(input.room_id), "post")
+
+    def resolve_post_created(root, info, input):
+        return root
+
+    async def subscribe_post_error(root, info):
+        user = caller(info)
+        return info.context.listen(user_group(user.pk), "error")
+
+    def resolve_post_error(root, info):
+        return root

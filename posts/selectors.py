@@ -1,0 +1,43 @@
+"""Reads of posts: the history a room shows, oldest first."""
+from django.conf import settings
+
+from chatsite.errors import BadUserInput, NotFound
+from posts.models import Post
+from rooms.models import Room
+
+HISTORY_MAX = 50
+
+
+def _cursor(value, name):
+    if value is None:
+        return None
+    try:
+        cursor = int(value)
+    except (TypeError, ValueError):
+        raise BadUserInput(f"`{name}` must be a post id.")
+    if cursor < 0:
+        raise BadUserInput(f"`{name}` must be a post id.")
+    return cursor
+
+
+def room_history(*, room_id, before=None, after=None, limit=HISTORY_MAX):
+    """Post payloads of a room, oldest first.
+
+    No cursor: the newest `limit`. `before`: the newest `limit` older than that post.
+    `after`: the oldest `limit` newer than that post (catching up after a reconnect).
+    """
+    if limit is None or not 1 <= limit <= HISTORY_MAX:
+        raise BadUserInput(f"`limit` must be between 1 and {HISTORY_MAX}.")
+    before, after = _cursor(before, "before"), _cursor(after, "after")
+    if before is not None and after is not None:
+        raise BadUserInput("Give `before` or `after`, not both.")
+    if not Room.objects.filter(pk=room_id).exists():
+        raise NotFound(f"There is no room {room_id!r}.")
+    posts = Post.objects.filter(room_id=room_id)
+    if after is not None:
+        page = list(posts.filter(id__gt=after).order_by("id")[:limit])
+    else:
+        if before is not None:
+            posts = posts.filter(id__lt=before)
+        page = list(posts.order_by("-id")[:limit])[::-1]
+    return [post.as_payload() for post in page]

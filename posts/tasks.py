@@ -1,0 +1,35 @@
+"""One Celery task per pipeline stage, named after the stage. Payloads are ids and text."""
+from celery import shared_task
+from django.db import DatabaseError
+
+from chatsite.errors import Unavailable
+from posts import services
+
+# Late acks and reject-on-worker-lost come from the app's settings; a stage that fails on
+# the database (restart, failover) is retried with backoff rather than lost.
+STAGE = {
+    "autoretry_for": (DatabaseError, Unavailable),
+    "retry_backoff": True,
+    "retry_backoff_max": 30,
+    "max_retries": 10,
+}
+
+
+@shared_task(name="new.post.requested", **STAGE)
+def new_post_requested(*, request_id, room_id, user_id, body):
+    services.route_requested_post(request_id=request_id, room_id=room_id, user_id=user_id, body=body)
+
+
+@shared_task(name="bot.post.request", **STAGE)
+def bot_post_request(*, room_token, body, error=False, reason=""):
+    services.take_bot_reply(room_token=room_token, body=body, error=error, reason=reason)
+
+
+@shared_task(name="new.post.accepted", **STAGE)
+def new_post_accepted(*, request_id, room_id, user_id, body):
+    services.accept_post(request_id=request_id, room_id=room_id, user_id=user_id, body=body)
+
+
+@shared_task(name="new.post.error", **STAGE)
+def new_post_error(*, request_id, room_id, user_id, body, reason):
+    services.reject_post(request_id=request_id, room_id=room_id, user_id=user_id, body=body, reason=reason)

@@ -1,0 +1,16 @@
+from django.db import models
+
+
+class Room(models.Model):
+    """A chat room; its id is its slug (`general`)."""
+
+    id = models.SlugField(primary_key=True, max_length=50)
+    name = models.CharField(max_length=100)
+    locked = models.BooleanField(default=False, help_text="A locked room refuses new posts.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

@@ -1,0 +1,29 @@
+"""bot.command.received: answer a command with a quote, or with the reason it failed."""
+import logging
+
+from celery import shared_task
+
+from chatsite.errors import Unavailable
+from posts.pipeline import send_stage
+from stockbot.commands import CommandError, StockCommand, parse_command
+from stockbot.stooq import QuoteError, fetch_quote
+
+log = logging.getLogger("stockbot")
+
+
+def answer_command(body):
+    """The bot's reply to a command: (text, error, reason)."""
+    try:
+        command = parse_command(body)
+        if isinstance(command, StockCommand):
+            return fetch_quote(command.code).as_post(), False, ""
+    except (CommandError, QuoteError) as exc:
+        return body, True, str(exc)
+    raise AssertionError(f"unhandled command {command!r}")
+
+
+@shared_task(name="bot.command.received", autoretry_for=(Unavailable,), retry_backoff=True, max_retries=5)
+def bot_command_received(*, request_id, body, room_token):
+    text, error, reason = answer_command(body)
+    log.info("stage=bot.command.received request_id=%s error=%s %s", request_id, error, reason)
+    send_stage("bot.post.request", room_token=room_token, body=text, error=error, reason=reason)

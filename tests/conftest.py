@@ -1,0 +1,127 @@
+"""Shared fixtures: the fake Stooq, a RabbitMQ vhost per run, and the started stack."""
+import os
+import subprocess
+import sys
+import uuid
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import pytest
+from django.conf import settings
+
+from tests.fake_stooq import FakeStooq
+from tests.stack import ROOT, Web, Worker
+
+IN_CI = bool(os.environ.get("CI"))
+
+
+def need(value, variable, what):
+    """Skip when a newcomer has no such service; in CI a missing one is a failure."""
+    if value:
+        return
+    if IN_CI:
+        pytest.fail(f"{variable} is not set in CI: {what} must run there")
+    pytest.skip(f"{variable} is not set: {what} (see README, 'Running the full stack')")
+
+
+@pytest.fixture(scope="session")
+def stooq():
+    with FakeStooq() as fake:
+        yield fake
+
+
+@pytest.fixture(autouse=True)
+def _point_bot_at_fake_stooq(settings, stooq):
+    settings.STOOQ_URL = stooq.url
+
+
+def _rabbitmqctl(*args):
+    return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=60)
+
+
+@pytest.fixture(scope="session")
+def amqp_url():
+    """A vhost of this run's own on the broker at AMQP_URL, deleted afterwards."""
+    need(settings.TEST_AMQP_URL, "AMQP_URL", "this test needs RabbitMQ")
+    parts = urlsplit(settings.TEST_AMQP_URL)
+    vhost = f"chat-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+    for args in (["add_vhost", vhost], ["set_permissions", "-p", vhost, parts.username or "guest", ".*", ".*", ".*"]):
+        done = _rabbitmqctl(*args)
+        if done.returncode != 0:
+            pytest.fail(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
+    yield urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+    _rabbitmqctl("delete_vhost", vhost)
+
+
+def database_url():
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"])
+    if db.get("PASSWORD"):
+        auth += ":" + quote(db["PASSWORD"])
+    return f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'])}"
+
+
+@pytest.fixture(scope="session")
+def stack_env(django_db_setup, stooq):
+    """The environment a deployment would give the Procfile's processes, on the test database."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "chatsite.settings",
+        "DATABASE_URL": database_url(),
+        "SECRET_KEY": settings.SECRET_KEY,
+        "STOOQ_URL": stooq.url,
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "PYTHONUNBUFFERED": "1",
+        "LOG_LEVEL": "INFO",
+        "PATH": f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}",
+    }
+
+
+class Stack:
+    def __init__(self, env, amqp_url):
+        self.env = {**env, "AMQP_URL": amqp_url}
+        self.amqp_url = amqp_url
+        self.processes = []
+
+    def web(self, **kwargs):
+        return self._started(Web(self.env, **kwargs))
+
+    def worker(self, kind="worker"):
+        return self._started(Worker(kind, self.env, self.amqp_url))
+
+    def _started(self, process):
+        self.processes.append(process.start())
+        return process
+
+    def logs(self):
+        return "\n".join(p.log() for p in self.processes)
+
+    def stop(self):
+        for process in reversed(self.processes):
+            process.stop()
+
+
+@pytest.fixture(scope="session")
+def full_stack(stack_env, amqp_url):
+    """Two `web`, one `worker`, one `bot`, started as the Procfile starts them."""
+    stack = Stack(stack_env, amqp_url)
+    try:
+        stack.web1, stack.web2 = stack.web(label="web1"), stack.web(label="web2")
+        stack.posts_worker, stack.bot = stack.worker("worker"), stack.worker("bot")
+        for process in stack.processes:
+            process.wait_ready()
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def general(db):
+    """Transactional tests flush the migration's rows; put `general` back."""
+    from rooms.models import Room
+
+    return Room.objects.get_or_create(id="general", defaults={"name": "General"})[0]
+
+
+__all__ = ["ROOT"]
