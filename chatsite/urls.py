@@ -11,4 +11,5 @@ urlpatterns = [
     path("graphql/", csrf_exempt(ChatGraphQLView.as_view(graphiql=True))),
     path("api/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
     path("api/token/refresh/", TokenRefreshView.as_view(), name="token_refresh"),
+    path("", include("web.urls")),
 ]
