@@ -1,0 +1,158 @@
+"""Moderators in /admin/ (issue 4): lock rooms, delete posts, deactivate users, and it bites."""
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from posts.models import Post
+from rooms.models import Room
+from tests.graphql_client import CREATE_POST, POSTS, InProcess, error_code, sign_up
+
+User = get_user_model()
+
+
+@pytest.fixture
+def moderator(db):
+    return User.objects.create_user("moderator", password="moderator passphrase", is_staff=True, is_superuser=True)
+
+
+@pytest.fixture
+def admin_client(client, moderator):
+    client.force_login(moderator)
+    return client
+
+
+@pytest.fixture
+def gql(db):
+    return InProcess(Client())
+
+
+def post(gql, token, room_id, body):
+    return gql(CREATE_POST, {"input": {"roomId": room_id, "body": body}}, token=token)
+
+
+def history(gql, token, room_id):
+    result = gql(POSTS, {"input": {"roomId": room_id}}, token=token)
+    assert "errors" not in result, result
+    return result["data"]["posts"]
+
+
+def run_action(admin_client, changelist, action, *pks):
+    response = admin_client.post(changelist, {"action": action, "_selected_action": [str(pk) for pk in pks]}, follow=True)
+    assert response.status_code == 200
+    return response
+
+
+def test_moderator_creates_and_renames_a_room(admin_client, db):
+    response = admin_client.post("/admin/rooms/room/add/", {"id": "bonds", "name": "Bonds", "locked": ""})
+    assert response.status_code == 302, response.content.decode()[:2000]
+    response = admin_client.post("/admin/rooms/room/bonds/change/", {"name": "Bonds and rates"})
+    assert response.status_code == 302
+    assert Room.objects.get(pk="bonds").name == "Bonds and rates"
+
+
+def test_room_changelist_shows_id_name_locked_created(admin_client, general):
+    html = admin_client.get("/admin/rooms/room/").content.decode()
+    for column in ("column-id", "column-name", "column-locked", "column-created_at"):
+        assert column in html
+
+
+def test_locked_room_refuses_posts_and_unlocking_opens_it(admin_client, gql, general):
+    token, _, _ = sign_up(gql)
+    response = run_action(admin_client, "/admin/rooms/room/", "lock_rooms", "general")
+    assert "Locked 1 room(s)." in response.content.decode()
+    assert error_code(post(gql, token, "general", "anyone here?")) == "FORBIDDEN"
+    assert not Post.objects.exists()
+
+    run_action(admin_client, "/admin/rooms/room/", "unlock_rooms", "general")
+    assert post(gql, token, "general", "anyone here?")["data"]["createPost"]["success"] is True
+    assert [p["body"] for p in history(gql, token, "general")] == ["anyone here?"]
+
+
+def test_moderator_deletes_a_room(admin_client, general):
+    Room.objects.create(id="spam", name="Spam")
+    response = admin_client.post("/admin/rooms/room/spam/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not Room.objects.filter(pk="spam").exists()
+
+
+def test_deleted_post_is_gone_from_history_and_the_room_page(admin_client, gql, general):
+    token, _, username = sign_up(gql)
+    for body in ("keep me", "delete me", "keep me too"):
+        assert "errors" not in post(gql, token, "general", body)
+    doomed = Post.objects.get(body="delete me")
+
+    response = admin_client.post(f"/admin/posts/post/{doomed.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+
+    assert [p["body"] for p in history(gql, token, "general")] == ["keep me", "keep me too"]
+    client = Client()
+    client.force_login(User.objects.get(username=username))
+    html = client.get("/rooms/general/").content.decode()
+    assert "keep me too" in html and "delete me" not in html
+
+
+def test_moderator_deletes_posts_in_bulk(admin_client, gql, general):
+    token, _, _ = sign_up(gql)
+    for body in ("one", "two"):
+        post(gql, token, "general", body)
+    pks = list(Post.objects.values_list("pk", flat=True))
+    response = admin_client.post("/admin/posts/post/", {"action": "delete_selected", "_selected_action": pks, "post": "yes"})
+    assert response.status_code == 302
+    assert history(gql, token, "general") == []
+
+
+def test_moderator_finds_posts_by_room_author_and_text(admin_client, gql, general):
+    Room.objects.create(id="other", name="Other")
+    token, _, username = sign_up(gql)
+    post(gql, token, "general", "the needle in general")
+    post(gql, token, "other", "hay in other")
+
+    found = admin_client.get("/admin/posts/post/", {"q": "needle"}).content.decode()
+    assert "the needle in general" in found and "hay in other" not in found
+    by_author = admin_client.get("/admin/posts/post/", {"q": username}).content.decode()
+    assert "the needle in general" in by_author and "hay in other" in by_author
+    by_room = admin_client.get("/admin/posts/post/", {"room__id__exact": "other"}).content.decode()
+    assert "hay in other" in by_room and "the needle in general" not in by_room
+
+
+def test_post_changelist_query_count_does_not_grow_with_posts(admin_client, gql, general, django_assert_max_num_queries):
+    token, _, _ = sign_up(gql)
+    for n in range(8):
+        post(gql, token, "general", f"post {n}")
+    with django_assert_max_num_queries(12):
+        assert admin_client.get("/admin/posts/post/").status_code == 200
+
+
+def test_deactivated_user_can_no_longer_post(admin_client, gql, general):
+    token, user_id, _ = sign_up(gql)
+    assert "errors" not in post(gql, token, "general", "before")
+
+    response = run_action(admin_client, "/admin/auth/user/", "deactivate_users", user_id)
+    assert "Deactivated 1 user(s)." in response.content.decode()
+    assert User.objects.get(pk=user_id).is_active is False
+    assert error_code(post(gql, token, "general", "after")) == "FORBIDDEN"
+    assert [p["body"] for p in history(gql, sign_up(gql)[0], "general")] == ["before"]
+
+
+def test_deactivated_user_loses_the_browser_session(admin_client, gql, general):
+    _, user_id, _ = sign_up(gql)
+    client = Client()
+    client.force_login(User.objects.get(pk=user_id))
+    assert client.get("/rooms/general/").status_code == 200
+    run_action(admin_client, "/admin/auth/user/", "deactivate_users", user_id)
+    assert client.get("/rooms/general/").status_code == 302
+
+
+def test_moderator_cannot_deactivate_themselves(admin_client, moderator):
+    run_action(admin_client, "/admin/auth/user/", "deactivate_users", moderator.pk)
+    moderator.refresh_from_db()
+    assert moderator.is_active
+
+
+def test_non_staff_user_cannot_use_the_admin(gql, general):
+    _, user_id, _ = sign_up(gql)
+    client = Client()
+    client.force_login(User.objects.get(pk=user_id))
+    response = client.post("/admin/rooms/room/", {"action": "lock_rooms", "_selected_action": ["general"]})
+    assert response.status_code == 302 and "/admin/login/" in response.headers["Location"]
+    assert Room.objects.get(pk="general").locked is False

@@ -1,0 +1,220 @@
+"""The browser pages, in-process: sign up, log in and out, rooms, a room's history, the CSP."""
+import re
+import uuid
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from accounts.services import sign_up
+from posts.models import Post
+from rooms.models import Room
+from tests.graphql_client import PASSWORD, new_username
+
+XSS = "<img src=x onerror=alert(1)>"
+
+
+@pytest.fixture
+def member(db):
+    return sign_up(username=new_username("member"), password=PASSWORD)
+
+
+@pytest.fixture
+def browser(client, member):
+    client.force_login(member)
+    return client
+
+
+def add_post(room, body, author="someone", is_bot=False):
+    return Post.objects.create(room=room, author=author, body=body, is_bot=is_bot, request_id=uuid.uuid4())
+
+
+def csp(response):
+    return dict(
+        part.strip().split(" ", 1) for part in response.headers["Content-Security-Policy"].split(";") if part.strip()
+    )
+
+
+# ---- signing up, logging in and out ------------------------------------------------------
+
+
+def test_logged_out_visitor_is_sent_to_the_login_page(client, db):
+    response = client.get("/")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login/?next=/")
+
+
+def test_sign_up_creates_the_account_and_logs_in(client, db):
+    username = new_username("newcomer")
+    response = client.post("/signup/", {"username": username, "password": PASSWORD, "password_again": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert get_user_model().objects.filter(username=username).exists()
+    assert client.get("/").status_code == 200
+
+
+def test_sign_up_applies_the_account_rules(client, db):
+    response = client.post("/signup/", {"username": "a b", "password": PASSWORD, "password_again": PASSWORD})
+    assert response.status_code == 200
+    assert "Usernames have 3 to 30 characters" in response.content.decode()
+    response = client.post("/signup/", {"username": new_username(), "password": "123", "password_again": "123"})
+    assert "too short" in response.content.decode()
+    assert not get_user_model().objects.exists()
+
+
+def test_sign_up_refuses_a_taken_username(client, member):
+    response = client.post(
+        "/signup/", {"username": member.username.upper(), "password": PASSWORD, "password_again": PASSWORD}
+    )
+    assert "That username is taken." in response.content.decode()
+
+
+def test_sign_up_asks_for_the_same_password_twice(client, db):
+    response = client.post("/signup/", {"username": new_username(), "password": PASSWORD, "password_again": PASSWORD + "!"})
+    assert "The two passwords differ." in response.content.decode()
+    assert not get_user_model().objects.exists()
+
+
+def test_log_in_and_out(client, member):
+    response = client.post("/login/", {"username": member.username, "password": PASSWORD})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert client.get("/").status_code == 200
+    assert client.get("/logout/").status_code == 200  # asks first
+    response = client.post("/logout/")
+    assert response.status_code == 302 and response.headers["Location"] == "/login/"
+    assert client.get("/").status_code == 302
+
+
+def test_log_in_follows_next(client, member, general):
+    response = client.post("/login/?next=/rooms/general/", {"username": member.username, "password": PASSWORD, "next": "/rooms/general/"})
+    assert response.headers["Location"] == "/rooms/general/"
+
+
+def test_log_in_refuses_a_wrong_password_and_a_deactivated_user(client, member):
+    response = client.post("/login/", {"username": member.username, "password": "wrong password here"})
+    assert response.status_code == 200 and "Wrong username or password." in response.content.decode()
+    member.is_active = False
+    member.save()
+    response = client.post("/login/", {"username": member.username, "password": PASSWORD})
+    assert "This account has been deactivated." in response.content.decode()
+    assert client.get("/").status_code == 302
+
+
+# ---- the room list --------------------------------------------------------------------
+
+
+def test_room_list_shows_the_rooms(browser, general):
+    Room.objects.create(id="quiet", name="Quiet <corner>", locked=True)
+    html = browser.get("/").content.decode()
+    assert 'href="/rooms/general/"' in html and "General" in html
+    assert "Quiet &lt;corner&gt;" in html and "locked" in html
+
+
+def test_create_room_form_creates_the_room_and_opens_it(browser, general):
+    response = browser.post("/", {"name": "Stock talk", "room_id": ""})
+    assert response.status_code == 302 and response.headers["Location"] == "/rooms/stock-talk/"
+    assert Room.objects.get(pk="stock-talk").name == "Stock talk"
+    response = browser.post("/", {"name": "Bonds", "room_id": "bonds-2"})
+    assert response.headers["Location"] == "/rooms/bonds-2/"
+
+
+def test_create_room_form_shows_why_not(browser, general):
+    response = browser.post("/", {"name": "Another general", "room_id": "general"})
+    assert response.status_code == 400
+    assert "A room &#x27;general&#x27; exists already." in response.content.decode()
+    response = browser.post("/", {"name": "Bad", "room_id": "Not A Slug"})
+    assert "A room id is a slug" in response.content.decode()
+    assert Room.objects.count() == 1
+
+
+def test_create_room_needs_the_csrf_token(member, general):
+    from django.test import Client
+
+    strict = Client(enforce_csrf_checks=True)
+    strict.force_login(member)
+    assert strict.post("/", {"name": "Sneaky"}).status_code == 403
+    assert not Room.objects.filter(pk="sneaky").exists()
+
+
+# ---- a room ---------------------------------------------------------------------------
+
+
+def test_room_page_shows_the_last_50_posts_oldest_first(browser, general):
+    posts = [add_post(general, f"post number {n:03}") for n in range(60)]
+    html = browser.get("/rooms/general/").content.decode()
+    shown = [int(i) for i in re.findall(r'data-post-id="(\d+)"', html)]
+    assert shown == [p.pk for p in posts[-50:]]
+    assert "post number 009" not in html and "post number 010" in html and "post number 059" in html
+
+
+def test_room_page_escapes_post_bodies(browser, general):
+    add_post(general, XSS, author="<b>mallory</b>")
+    html = browser.get("/rooms/general/").content.decode()
+    assert XSS not in html and "<b>mallory" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;b&gt;mallory&lt;/b&gt;" in html
+
+
+def test_room_page_marks_bot_posts(browser, general):
+    add_post(general, "AAPL.US quote is $93.42 per share", author="StockBot", is_bot=True)
+    html = browser.get("/rooms/general/").content.decode()
+    assert re.search(r'class="post post--bot" data-post-id="\d+"', html)
+    assert 'class="badge badge--bot">bot<' in html
+
+
+def test_room_page_gives_its_script_what_it_needs_without_inline_script(browser, member, general):
+    html = browser.get("/rooms/general/").content.decode()
+    assert 'data-room-id="general"' in html and f'data-user-id="{member.pk}"' in html
+    assert 'name="csrfmiddlewaretoken"' in html
+    assert '<script src="/static/chat/room.js" defer></script>' in html
+    # Every script tag loads a file: nothing inline, no event-handler attributes.
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/chat/room.js" defer>']
+    assert not re.search(r"\son[a-z]+=", html)
+
+
+def test_unknown_room_is_404(browser, db):
+    assert browser.get("/rooms/nowhere/").status_code == 404
+
+
+def test_room_page_needs_login(client, general):
+    response = client.get("/rooms/general/")
+    assert response.status_code == 302 and response.headers["Location"] == "/login/?next=/rooms/general/"
+
+
+def test_locked_room_page_says_so_and_disables_the_box(browser, general):
+    general.locked = True
+    general.save()
+    html = browser.get("/rooms/general/").content.decode()
+    assert "locked this room" in html
+    assert re.search(r"<textarea[^>]*disabled", html)
+
+
+# ---- headers and static files -----------------------------------------------------------
+
+
+def test_room_page_forbids_inline_script(browser, general):
+    response = browser.get("/rooms/general/")
+    policy = csp(response)
+    assert policy["script-src"] == "'self'"
+    assert "unsafe-inline" not in response.headers["Content-Security-Policy"]
+    assert policy["object-src"] == "'none'" and policy["frame-ancestors"] == "'none'"
+    assert "ws://testserver" in policy["connect-src"]
+
+
+@pytest.mark.parametrize("path", ["/login/", "/signup/", "/admin/login/"])
+def test_other_pages_have_the_policy_too(client, db, path):
+    assert csp(client.get(path))["script-src"] == "'self'"
+
+
+def test_graphiql_page_is_left_its_own_policy(client, db):
+    response = client.get("/graphql/", HTTP_ACCEPT="text/html")
+    assert response.status_code == 200
+    assert "Content-Security-Policy" not in response.headers
+    api = client.post("/graphql/", '{"query": "{ __typename }"}', content_type="application/json")
+    assert "Content-Security-Policy" in api.headers
+
+
+@pytest.mark.parametrize("path", ["/static/chat/room.js", "/static/chat/chat.css", "/static/admin/css/base.css"])
+def test_static_files_are_served_without_collectstatic(client, db, path):
+    response = client.get(path)
+    assert response.status_code == 200
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    assert len(body) > 100
