@@ -35,7 +35,7 @@ class ContentSecurityPolicyMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        if request.method == "GET" and request.path == GRAPHIQL_PATH:
+        if request.method in ("GET", "HEAD") and request.path == GRAPHIQL_PATH:
             return response
         response.headers.setdefault("Content-Security-Policy", policy(request))
         return response
