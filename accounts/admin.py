@@ -6,14 +6,20 @@ from django.contrib.auth.admin import UserAdmin
 User = get_user_model()
 
 
-@admin.action(description="Deactivate selected users (they can no longer log in, post or subscribe)")
+@admin.action(
+    description="Deactivate selected users (they can no longer log in, post or subscribe)",
+    permissions=["moderate"],
+)
 def deactivate_users(modeladmin, request, queryset):
-    # A moderator can't lock themselves out by accident.
-    count = queryset.exclude(pk=request.user.pk).update(is_active=False)
+    # A moderator can't lock themselves out by accident, nor lock out a superuser.
+    queryset = queryset.exclude(pk=request.user.pk)
+    if not request.user.is_superuser:
+        queryset = queryset.exclude(is_superuser=True)
+    count = queryset.update(is_active=False)
     modeladmin.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
 
 
-@admin.action(description="Reactivate selected users")
+@admin.action(description="Reactivate selected users", permissions=["moderate"])
 def reactivate_users(modeladmin, request, queryset):
     count = queryset.update(is_active=True)
     modeladmin.message_user(request, f"Reactivated {count} user(s).", messages.SUCCESS)
@@ -21,6 +27,10 @@ def reactivate_users(modeladmin, request, queryset):
 
 class ChatUserAdmin(UserAdmin):
     actions = (deactivate_users, reactivate_users)
+
+    def has_moderate_permission(self, request):
+        # Moderators hold view_user only: change_user would let them edit their own rights.
+        return self.has_view_permission(request)
 
 
 admin.site.unregister(User)

@@ -1,5 +1,8 @@
 """Moderators in /admin/ (issue 4): lock rooms, delete posts, deactivate users, and it bites."""
+import io
+
 import pytest
+from django.core.management import call_command
 from django.contrib.auth import get_user_model
 from django.test import Client
 
@@ -10,9 +13,14 @@ from tests.graphql_client import CREATE_POST, POSTS, InProcess, error_code, sign
 User = get_user_model()
 
 
-@pytest.fixture
-def moderator(db):
-    return User.objects.create_user("moderator", password="moderator passphrase", is_staff=True, is_superuser=True)
+@pytest.fixture(params=["superuser", "make_moderator"])
+def moderator(request, db):
+    """The first moderator (createsuperuser), and one made with `manage.py make_moderator`."""
+    if request.param == "superuser":
+        return User.objects.create_superuser("moderator", password="moderator passphrase")
+    User.objects.create_user("moderator", password="moderator passphrase")
+    call_command("make_moderator", "Moderator", stdout=io.StringIO())
+    return User.objects.get(username="moderator")
 
 
 @pytest.fixture
@@ -156,3 +164,26 @@ def test_non_staff_user_cannot_use_the_admin(gql, general):
     response = client.post("/admin/rooms/room/", {"action": "lock_rooms", "_selected_action": ["general"]})
     assert response.status_code == 302 and "/admin/login/" in response.headers["Location"]
     assert Room.objects.get(pk="general").locked is False
+
+
+def test_make_moderator_gives_only_the_moderators_rights(db):
+    user = User.objects.create_user("helper", password="helper passphrase")
+    call_command("make_moderator", "helper", stdout=io.StringIO())
+    user = User.objects.get(pk=user.pk)
+    assert user.is_staff and not user.is_superuser
+    assert user.has_perms(["rooms.change_room", "rooms.delete_room", "posts.delete_post", "auth.view_user"])
+    assert not user.has_perm("auth.change_user") and not user.has_perm("posts.change_post")
+
+
+def test_group_moderator_cannot_edit_users_or_deactivate_a_superuser(db, gql):
+    boss = User.objects.create_superuser("boss", password="boss passphrase")
+    helper = User.objects.create_user("helper", password="helper passphrase")
+    call_command("make_moderator", "helper", stdout=io.StringIO())
+    client = Client()
+    client.force_login(helper)
+    response = client.post(f"/admin/auth/user/{helper.pk}/change/", {"username": "helper", "is_superuser": "on"})
+    assert response.status_code == 403
+    run_action(client, "/admin/auth/user/", "deactivate_users", boss.pk)
+    boss.refresh_from_db()
+    helper.refresh_from_db()
+    assert boss.is_active and not helper.is_superuser
