@@ -1,0 +1,315 @@
+"""GraphQL over WebSocket: `graphql-transport-ws`, and the legacy `graphql-ws`.
+
+The consumer translates between the socket and the channel layer: frames in, group
+messages out to the subscriptions that listen to that group. The GraphQL work for a post
+(executing the subscription's selection set, serializing the result) happens once per
+post, query shape and process, and is shared by every subscriber (`render_event`).
+"""
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from functools import lru_cache
+from inspect import isawaitable
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse, validate
+from graphql.execution import create_source_event_stream
+
+from chatsite.auth import user_from_authorization
+from chatsite.errors import ChatError
+from chatsite.graphql import format_error
+from chatsite.schema import schema
+from posts.fanout import room_group, user_group
+
+log = logging.getLogger("posts.consumers")
+
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+KEEPALIVE_SECONDS = 15
+GROUP_TIMEOUT_SECONDS = 10
+
+CLOSE_BAD_REQUEST = 4400, "Bad request"
+CLOSE_UNAUTHORIZED = 4401, "Unauthorized"
+CLOSE_FORBIDDEN = 4403, "Forbidden"
+CLOSE_INIT_TIMEOUT = 4408, "Connection initialisation timeout"
+CLOSE_DUPLICATE = 4409, "Subscriber for this id already exists"
+CLOSE_TOO_MANY_INITS = 4429, "Too many initialisation requests"
+
+
+class BadFrame(Exception):
+    pass
+
+
+@lru_cache(maxsize=256)
+def parse_operation(query):
+    """Parse and validate once per distinct document: (document, None) or (None, errors)."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return None, (error,)
+    errors = validate(schema.graphql_schema, document)
+    return (None, tuple(errors)) if errors else (document, None)
+
+
+# Results keyed by (event, document, variables, operation): every subscriber of a room with
+# the same query shape shares one execution and one serialization of each post.
+_rendered = OrderedDict()
+RENDERED_MAX = 2048
+
+
+def render_event(key, document, root, variables, operation_name, context):
+    cached = _rendered.get(key)
+    if cached is None:
+        result = execute(schema.graphql_schema, document, root, context, variables, operation_name)
+        if isawaitable(result):  # our resolvers are synchronous; never expected
+            raise RuntimeError("subscription resolvers must be synchronous")
+        cached = json.dumps(result_payload(result), separators=(",", ":"))
+        _rendered[key] = cached
+        if len(_rendered) > RENDERED_MAX:
+            _rendered.popitem(last=False)
+    return cached
+
+
+def result_payload(result):
+    payload = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [format_error(error) for error in result.errors]
+    return payload
+
+
+class ConnectionContext:
+    """What resolvers see as `info.context` on a WebSocket: the user and the event streams."""
+
+    def __init__(self, consumer, user):
+        self.consumer = consumer
+        self.user = user
+
+    def listen(self, group, key):
+        return self.consumer.listen(group, key)
+
+
+def _fresh_user(user):
+    """Re-read the user, so a deactivation takes effect for new subscriptions at once."""
+    if user is None or not user.is_authenticated:
+        return AnonymousUser()
+    return get_user_model().objects.filter(pk=user.pk).first() or AnonymousUser()
+
+
+class GraphQLConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        requested = self.scope.get("subprotocols") or []
+        self.protocol = LEGACY_WS if LEGACY_WS in requested and TRANSPORT_WS not in requested else TRANSPORT_WS
+        self.user = None
+        self.initialised = False
+        self.acknowledged = False
+        self.operations = {}  # id -> asyncio.Task
+        self.listeners = {}  # group -> {asyncio.Queue, ...}
+        await self.accept(subprotocol=self.protocol if self.protocol in requested else None)
+        self.init_timer = asyncio.ensure_future(self._close_unless_initialised())
+        self.keepalive = None
+
+    async def disconnect(self, code):
+        for task in (self.init_timer, self.keepalive, *self.operations.values()):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*self.operations.values(), return_exceptions=True)
+        self.operations.clear()
+        for group in list(self.listeners):
+            self.listeners[group].clear()
+            await self._discard(group)
+
+    async def _close_unless_initialised(self):
+        await asyncio.sleep(settings.WEBSOCKET_INIT_TIMEOUT_SECONDS)
+        if not self.acknowledged:
+            await self._close(CLOSE_INIT_TIMEOUT)
+
+    async def _close(self, code_reason):
+        code, reason = code_reason
+        await self.close(code=code, reason=reason)
+
+    async def send_json(self, message):
+        await self.send(text_data=json.dumps(message, separators=(",", ":")))
+
+    # --- frames in ---
+
+    async def receive(self, text_data=None, bytes_data=None):
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None or len(raw.encode() if isinstance(raw, str) else raw) > settings.WEBSOCKET_MAX_FRAME_BYTES:
+            return await self._close(CLOSE_BAD_REQUEST)
+        try:
+            message = json.loads(raw)
+            if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+                raise BadFrame
+            await self.dispatch_message(message)
+        except (ValueError, BadFrame):
+            await self._close(CLOSE_BAD_REQUEST)
+
+    async def dispatch_message(self, message):
+        kind = message["type"]
+        if kind == "connection_init":
+            return await self.on_init(message.get("payload"))
+        if kind == "ping" and self.protocol == TRANSPORT_WS:
+            return await self.send_json({"type": "pong"})
+        if kind == "pong" and self.protocol == TRANSPORT_WS:
+            return None
+        if kind in ("subscribe", "start"):
+            return await self.on_subscribe(message)
+        if kind in ("complete", "stop"):
+            return await self.on_complete(message)
+        if kind == "connection_terminate" and self.protocol == LEGACY_WS:
+            return await self.close()
+        raise BadFrame
+
+    async def on_init(self, payload):
+        if self.initialised:
+            return await self._close(CLOSE_TOO_MANY_INITS)
+        self.initialised = True
+        try:
+            self.user = await self.authenticate(payload if isinstance(payload, dict) else {})
+        except ChatError as error:
+            log.info("websocket refused: %s", error.message)
+            if self.protocol == LEGACY_WS:
+                await self.send_json({"type": "connection_error", "payload": {"message": error.message}})
+            return await self._close(CLOSE_FORBIDDEN)
+        self.acknowledged = True
+        self.init_timer.cancel()
+        await self.send_json({"type": "connection_ack"})
+        if self.protocol == LEGACY_WS:
+            self.keepalive = asyncio.ensure_future(self._keep_alive())
+
+    async def authenticate(self, payload):
+        header = payload.get("authorization") or payload.get("Authorization")
+        if header:
+            return await database_sync_to_async(user_from_authorization)(header)
+        user = await database_sync_to_async(_fresh_user)(self.scope.get("user"))
+        if not user.is_authenticated or not user.is_active:
+            raise ChatError("Log in, or send `authorization: Bearer <token>` in connection_init.")
+        return user
+
+    async def _keep_alive(self):
+        while True:
+            await self.send_json({"type": "ka"})
+            await asyncio.sleep(KEEPALIVE_SECONDS)
+
+    async def on_subscribe(self, message):
+        if not self.acknowledged:
+            return await self._close(CLOSE_UNAUTHORIZED)
+        op_id, payload = message.get("id"), message.get("payload")
+        if not isinstance(op_id, str) or not op_id or not isinstance(payload, dict):
+            raise BadFrame
+        if op_id in self.operations:
+            return await self._close(CLOSE_DUPLICATE)
+        self.operations[op_id] = asyncio.ensure_future(self.run_operation(op_id, payload))
+
+    async def on_complete(self, message):
+        task = self.operations.pop(message.get("id"), None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if self.protocol == LEGACY_WS:
+                await self.send_json({"type": "complete", "id": message["id"]})
+
+    # --- operations ---
+
+    async def run_operation(self, op_id, payload):
+        try:
+            await self._run(op_id, payload)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("operation %s failed", op_id)
+            await self.send_errors(op_id, [GraphQLError("Internal server error.", original_error=RuntimeError())])
+            self.operations.pop(op_id, None)
+
+    async def _run(self, op_id, payload):
+        query = payload.get("query")
+        variables = payload.get("variables") or {}
+        operation_name = payload.get("operationName")
+        if not isinstance(query, str) or not isinstance(variables, dict):
+            return await self._finish_with_errors(op_id, [GraphQLError("A `query` string is required.")])
+        document, errors = parse_operation(query)
+        if errors:
+            return await self._finish_with_errors(op_id, list(errors))
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return await self._finish_with_errors(op_id, [GraphQLError("Unknown or ambiguous operation.")])
+        context = ConnectionContext(self, await database_sync_to_async(_fresh_user)(self.user))
+
+        if operation.operation != OperationType.SUBSCRIPTION:
+            # Queries and mutations over the socket: one result, then complete.
+            result = await database_sync_to_async(execute)(
+                schema.graphql_schema, document, None, context, variables, operation_name
+            )
+            await self.send_next(op_id, json.dumps(result_payload(result)))
+            return await self._complete(op_id)
+
+        stream = await create_source_event_stream(
+            schema.graphql_schema, document, None, context, variables, operation_name
+        )
+        if isinstance(stream, ExecutionResult):
+            return await self._finish_with_errors(op_id, stream.errors)
+        shape = (query, json.dumps(variables, sort_keys=True), operation_name)
+        try:
+            async for key, root in stream:
+                await self.send_next(op_id, render_event((key, *shape), document, root, variables, operation_name, context))
+        finally:
+            await stream.aclose()
+        await self._complete(op_id)
+
+    async def _finish_with_errors(self, op_id, errors):
+        self.operations.pop(op_id, None)
+        await self.send_errors(op_id, errors)
+
+    async def _complete(self, op_id):
+        if self.operations.pop(op_id, None) is not None:
+            await self.send_json({"type": "complete", "id": op_id})
+
+    async def send_next(self, op_id, payload_json):
+        kind = "next" if self.protocol == TRANSPORT_WS else "data"
+        await self.send(text_data=f'{{"type":"{kind}","id":{json.dumps(op_id)},"payload":{payload_json}}}')
+
+    async def send_errors(self, op_id, errors):
+        await self.send_json({"type": "error", "id": op_id, "payload": [format_error(e) for e in errors]})
+
+    # --- the channel layer ---
+
+    async def listen(self, group, key):
+        """Events of one group, as (event key, root value) pairs, for one subscription."""
+        queue = asyncio.Queue()
+        listeners = self.listeners.setdefault(group, set())
+        if not listeners:
+            await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), GROUP_TIMEOUT_SECONDS)
+        listeners.add(queue)
+        try:
+            while True:
+                message = await queue.get()
+                yield (message["type"], message["request_id"]), message[key]
+        finally:
+            listeners.discard(queue)
+            if not listeners:
+                await self._discard(group)
+
+    async def _discard(self, group):
+        listeners = self.listeners.get(group)
+        if listeners:
+            return
+        self.listeners.pop(group, None)
+        try:
+            await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name), GROUP_TIMEOUT_SECONDS)
+        except asyncio.TimeoutError:
+            log.warning("group_discard %s timed out", group)
+
+    def _deliver(self, group, message):
+        for queue in self.listeners.get(group, ()):
+            queue.put_nowait(message)
+
+    async def new_post_created(self, message):
+        self._deliver(room_group(message["post"]["room_id"]), message)
+
+    async def new_post_error_notify(self, message):
+        self._deliver(user_group(message["error"]["user_id"]), message)
