@@ -26,4 +26,5 @@ def parse_command(body):
             raise CommandError(f"{code[:20]!r} is not a stock code.")
         return StockCommand(code=code)
     known = ", ".join(COMMANDS.values())
-    raise CommandError(f"Unknown command {text.split('=')[0][:30]!r}. Commands: {known}")
+    shown = text.split("=")[0].split()[0][:30] if text.strip("/ ") else "/"
+    raise CommandError(f"Unknown command {shown!r}. Commands: {known}")

@@ -1,0 +1,95 @@
+"""Signing up, logging in and refreshing tokens over GraphQL and the simplejwt endpoints."""
+import pytest
+from django.contrib.auth import get_user_model
+
+from tests.graphql_client import PASSWORD, SIGN_UP, InProcess, error_code, sign_up
+
+LOGIN = "mutation($input: AuthInput!) { login(input: $input) { accessToken refreshToken user { id username } } }"
+REFRESH = "mutation($input: RefreshInput!) { refreshToken(input: $input) { accessToken refreshToken user { username } } }"
+ME = "{ user { id username } }"
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def gql(client):
+    return InProcess(client)
+
+
+def test_new_user_signs_up_logs_in_and_sees_themselves(gql):
+    token, user_id, username = sign_up(gql, "alice.b-c_1")
+    assert gql(ME, token=token)["data"]["user"] == {"id": user_id, "username": username}
+
+    login = gql(LOGIN, {"input": {"username": username, "password": PASSWORD}})["data"]["login"]
+    assert login["user"]["id"] == user_id
+    assert gql(ME, token=login["accessToken"])["data"]["user"]["username"] == username
+
+    refreshed = gql(REFRESH, {"input": {"refreshToken": login["refreshToken"]}})["data"]["refreshToken"]
+    assert gql(ME, token=refreshed["accessToken"])["data"]["user"]["username"] == username
+
+
+def test_simplejwt_endpoints_serve_tokens_too(gql, client):
+    token, _, username = sign_up(gql)
+    pair = client.post("/api/token/", {"username": username, "password": PASSWORD}).json()
+    assert gql(ME, token=pair["access"])["data"]["user"]["username"] == username
+    refreshed = client.post("/api/token/refresh/", {"refresh": pair["refresh"]}).json()
+    assert gql(ME, token=refreshed["access"])["data"]["user"]["username"] == username
+
+
+@pytest.mark.parametrize(
+    "username, password",
+    [
+        ("ab", PASSWORD),  # too short
+        ("x" * 31, PASSWORD),  # too long
+        ("has space", PASSWORD),
+        ("semi;colon", PASSWORD),
+        ("émile", PASSWORD),
+        ("valid_name", "short"),  # Django's validators: too short
+        ("valid_name", "12345678901"),  # entirely numeric
+        ("valid_name", "password123"),  # too common
+    ],
+)
+def test_bad_username_or_password_format_is_bad_user_input_and_stores_nothing(gql, username, password):
+    result = gql(SIGN_UP, {"input": {"username": username, "password": password}})
+    assert error_code(result) == "BAD_USER_INPUT"
+    assert not get_user_model().objects.exists()
+
+
+def test_duplicate_username_is_bad_user_input(gql):
+    sign_up(gql, "taken")
+    result = gql(SIGN_UP, {"input": {"username": "TAKEN", "password": PASSWORD}})
+    assert error_code(result) == "BAD_USER_INPUT"
+    assert get_user_model().objects.count() == 1
+
+
+def test_wrong_password_is_unauthenticated(gql):
+    _, _, username = sign_up(gql)
+    assert error_code(gql(LOGIN, {"input": {"username": username, "password": "not the one"}})) == "UNAUTHENTICATED"
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b.c", ""])
+def test_bad_token_is_unauthenticated(gql, client, token):
+    response = client.post("/graphql/", {"query": ME}, content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def test_expired_token_is_unauthenticated(gql):
+    from datetime import timedelta
+
+    from rest_framework_simplejwt.tokens import AccessToken
+
+    sign_up(gql)
+    token = AccessToken.for_user(get_user_model().objects.get())
+    token.set_exp(lifetime=-timedelta(seconds=1))
+    assert error_code(gql(ME, token=str(token))) == "UNAUTHENTICATED"
+
+
+def test_no_credentials_is_unauthenticated(gql):
+    assert error_code(gql(ME)) == "UNAUTHENTICATED"
+
+
+def test_deactivated_user_is_forbidden(gql):
+    token, user_id, username = sign_up(gql)
+    get_user_model().objects.filter(pk=user_id).update(is_active=False)
+    assert error_code(gql(ME, token=token)) == "FORBIDDEN"
+    assert error_code(gql(LOGIN, {"input": {"username": username, "password": PASSWORD}})) == "FORBIDDEN"
