@@ -20,7 +20,7 @@ migrate: install
 # The embedded default: SQLite, no broker, tasks and fan-out in the one web process.
 run: install
 	env -u AMQP_URL $(BIN)/python manage.py migrate --noinput
-	env -u AMQP_URL PATH="$(CURDIR)/$(BIN):$$PATH" daphne -b 127.0.0.1 -p $(PORT) chatsite.asgi:application
+	env -u AMQP_URL PATH="$(CURDIR)/$(BIN):$$PATH" daphne -b 127.0.0.1 -p $(PORT) --websocket-max-message-size 65536 chatsite.asgi:application
 
 # Full-stack tests run when AMQP_URL (and DATABASE_URL for PostgreSQL) are set; see .ci/run.
 test: install

@@ -1,5 +1,6 @@
 """HTTP goes to Django; the WebSocket at /graphql/ goes to the GraphQL consumer."""
 import os
+import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
@@ -13,7 +14,7 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from posts.consumers import GraphQLConsumer  # noqa: E402
+from posts.consumers import CLOSE_BAD_REQUEST, GraphQLConsumer  # noqa: E402
 
 
 class BrowserOriginValidator(OriginValidator):
@@ -23,6 +24,24 @@ class BrowserOriginValidator(OriginValidator):
     def valid_origin(self, parsed_origin):
         return parsed_origin is None or super().valid_origin(parsed_origin)
 
+
+def close_oversized_messages_with_4400():
+    """Under daphne, messages over its --websocket-max-message-size (1 MiB by default) never
+    reach the consumer: autobahn drops the TCP connection (the client sees 1006). The
+    contract's 4400 must hold for every frame over 64 KB, so they close with 4400 instead,
+    through autobahn's hook for exactly this (the rest of the message is still discarded)."""
+    ws_protocol = sys.modules.get("daphne.ws_protocol")
+    if ws_protocol is None:  # another server
+        return
+
+    def refuse(self, msg_size, max_msg_size, reason):
+        self.failByDrop = False  # send a close frame rather than drop the TCP connection
+        self._fail_connection(*CLOSE_BAD_REQUEST)
+
+    ws_protocol.WebSocketProtocol._max_message_size_exceeded = refuse
+
+
+close_oversized_messages_with_4400()
 
 application = ProtocolTypeRouter(
     {

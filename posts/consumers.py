@@ -282,10 +282,17 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         """Events of one group, as (event key, root value) pairs, for one subscription."""
         queue = asyncio.Queue()
         listeners = self.listeners.setdefault(group, set())
-        if not listeners:
-            await asyncio.wait_for(self.channel_layer.group_add(group, self.channel_name), GROUP_TIMEOUT_SECONDS)
         listeners.add(queue)
         try:
+            # Every subscription joins (joining twice is harmless): an earlier one of this
+            # group may have been cancelled halfway through its join.
+            async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
+                await self.channel_layer.group_add(group, self.channel_name)
+            # asgiref's sync_to_async (and 3.11's wait_for) return normally when the task is
+            # cancelled while the thread runs; such an operation must not start waiting for
+            # events, or `complete` and disconnect would wait for it forever.
+            if asyncio.current_task().cancelling():
+                raise asyncio.CancelledError
             while True:
                 message = await queue.get()
                 yield (message["type"], message["request_id"]), message[key]
@@ -300,8 +307,9 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
             return
         self.listeners.pop(group, None)
         try:
-            await asyncio.wait_for(self.channel_layer.group_discard(group, self.channel_name), GROUP_TIMEOUT_SECONDS)
-        except asyncio.TimeoutError:
+            async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
+                await self.channel_layer.group_discard(group, self.channel_name)
+        except TimeoutError:
             log.warning("group_discard %s timed out", group)
 
     def _deliver(self, group, message):

@@ -62,10 +62,23 @@ def database_url():
     return f"postgresql://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{quote(db['NAME'])}"
 
 
+def _end_other_sessions():
+    """Processes killed by a test may leave their PostgreSQL sessions a moment behind;
+    end them, so the test database can be dropped."""
+    from django.db import connection
+
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
+
 @pytest.fixture(scope="session")
-def stack_env(django_db_setup, stooq):
+def stack_env(django_db_setup, django_db_blocker, stooq):
     """The environment a deployment would give the Procfile's processes, on the test database."""
-    return {
+    yield {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "chatsite.settings",
         "DATABASE_URL": database_url(),
@@ -76,6 +89,8 @@ def stack_env(django_db_setup, stooq):
         "LOG_LEVEL": "INFO",
         "PATH": f"{os.path.dirname(sys.executable)}:{os.environ.get('PATH', '')}",
     }
+    with django_db_blocker.unblock():
+        _end_other_sessions()
 
 
 class Stack:

@@ -4,12 +4,14 @@ import re
 import signal
 import socket
 import subprocess
+import itertools
 import time
 import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+_serial = itertools.count(1)
 
 
 def procfile():
@@ -46,7 +48,8 @@ class Process:
         self.env = env
         self.popen = None
         ARTIFACTS.joinpath("logs").mkdir(parents=True, exist_ok=True)
-        self.log_path = ARTIFACTS / "logs" / f"{self.label}-{os.getpid()}.log"
+        # One file per process started, so a test reads only its own process's lines.
+        self.log_path = ARTIFACTS / "logs" / f"{os.getpid()}-{next(_serial):02d}-{self.label}.log"
 
     def start(self):
         command = procfile()[self.kind]

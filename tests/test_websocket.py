@@ -1,0 +1,596 @@
+"""GraphQL over WebSocket (SPEC section 6), spoken by real clients to started `web` processes.
+
+Embedded tests share one `web` process per module (no AMQP_URL: tasks and fan-out run in
+it). A subscription has no acknowledgement in either protocol, so a test knows it is live
+when the process's /healthz/ (staff only) counts the group membership it makes.
+"""
+import asyncio
+import itertools
+import json
+import time
+
+import pytest
+import requests
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.tokens import AccessToken
+from websockets.asyncio.client import connect as aconnect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+from websockets.sync.client import connect
+
+from tests.graphql_client import CREATE_POST, PASSWORD, OverHttp, new_username, sign_up
+from tests.stack import Web, wait_until
+
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+FRAME_LIMIT = 64 * 1024
+QUIET_SECONDS = 1.5  # how long "nothing arrives" is watched, always after a positive control
+
+POST_FIELDS = "id roomId userId author body isBot createdAt"
+POST_CREATED = f"subscription($room: ID!) {{ postCreated(input: {{roomId: $room}}) {{ {POST_FIELDS} }} }}"
+POST_ERROR = "subscription { postError { requestId roomId userId body reason } }"
+WHO_AM_I = "query { user { id username } }"
+
+pytestmark = pytest.mark.usefixtures("transactional_db", "general")
+
+_ids = itertools.count(1)
+
+
+# --- clients ---
+
+
+class Socket:
+    """One WebSocket client speaking JSON frames."""
+
+    def __init__(self, url, protocol=TRANSPORT_WS, **options):
+        self.protocol = protocol
+        # legacy=False: websockets' forward-compatible form, a context manager.
+        self._connecting = connect(url, subprotocols=[protocol], open_timeout=10, close_timeout=2, legacy=False, **options)
+        self.ws = self._connecting.__enter__()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._connecting.__exit__(*exc)
+
+    def send(self, message):
+        self.ws.send(json.dumps(message))
+
+    def recv(self, timeout=10):
+        return json.loads(self.ws.recv(timeout=timeout))
+
+    def init(self, token=None, payload=None):
+        if payload is None:
+            payload = {"authorization": f"Bearer {token}"} if token else {}
+        self.send({"type": "connection_init", "payload": payload})
+        ack = self.recv()
+        assert ack == {"type": "connection_ack"}, ack
+        return self
+
+    def subscribe(self, query, variables=None, op_id=None):
+        op_id = op_id or f"op{next(_ids)}"
+        kind = "subscribe" if self.protocol == TRANSPORT_WS else "start"
+        self.send({"type": kind, "id": op_id, "payload": {"query": query, "variables": variables or {}}})
+        return op_id
+
+    def subscribe_posts(self, room_id, op_id=None):
+        return self.subscribe(POST_CREATED, {"room": room_id}, op_id)
+
+    def next_payload(self, op_id, timeout=10):
+        message = self.recv(timeout)
+        kind = "next" if self.protocol == TRANSPORT_WS else "data"
+        assert message["type"] == kind and message["id"] == op_id, message
+        assert "errors" not in message["payload"], message
+        return message["payload"]["data"]
+
+    def query(self, query, variables=None):
+        """A query over the socket: one result, then `complete`."""
+        op_id = self.subscribe(query, variables)
+        data = self.next_payload(op_id)
+        assert self.recv() == {"type": "complete", "id": op_id}
+        return data
+
+    def close_code(self, timeout=10):
+        """Read until the server closes; the close code it sent."""
+        try:
+            while True:
+                self.ws.recv(timeout=timeout)
+        except ConnectionClosed:
+            return self.ws.close_code
+
+    def assert_silent(self, seconds=QUIET_SECONDS):
+        try:
+            message = self.ws.recv(timeout=seconds)
+        except TimeoutError:
+            return
+        raise AssertionError(f"expected nothing, received {message}")
+
+
+def post(web, token, room_id, body):
+    result = OverHttp(web.url)(CREATE_POST, {"input": {"roomId": room_id, "body": body}}, token=token)
+    assert "errors" not in result, result
+    assert result["data"]["createPost"]["success"] is True
+    return result["data"]["createPost"]["requestId"]
+
+
+def health(web, staff_token):
+    response = requests.get(f"{web.url}/healthz/", headers={"Authorization": f"Bearer {staff_token}"}, timeout=10)
+    body = response.json()
+    assert "group_memberships" in body and "asyncio_tasks" in body, body
+    return body
+
+
+def wait_memberships(web, staff_token, count, timeout=10):
+    """Until the process holds exactly `count` (group, connection) memberships."""
+    seen = []
+
+    def reached():
+        seen.append(health(web, staff_token)["group_memberships"])
+        return seen[-1] == count
+
+    try:
+        wait_until(reached, timeout, f"{count} group memberships on {web.label}")
+    except AssertionError as error:
+        raise AssertionError(f"{error}; last seen {seen[-5:]}") from None
+
+
+def make_user(*, staff=False, password=None):
+    """A user in the test database (committed: the tests are transactional) and its token.
+    No password unless asked: hashing one takes longer than most of these tests."""
+    user = get_user_model().objects.create_user(
+        username=new_username("staff" if staff else "user"), password=password, is_staff=staff
+    )
+    return user, str(AccessToken.for_user(user))
+
+
+def make_room(room_id):
+    from rooms.models import Room
+
+    return Room.objects.create(id=room_id, name=room_id.title())
+
+
+# --- the shared embedded web process ---
+
+
+def _started(env, label):
+    process = Web({k: v for k, v in env.items() if k != "AMQP_URL"}, label=label).start()
+    try:
+        process.wait_ready()
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
+@pytest.fixture(scope="module")
+def web(stack_env):
+    process = _started(stack_env, "ws-embedded")
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def staff_token():
+    return make_user(staff=True)[1]
+
+
+@pytest.fixture
+def quiet_web(web, staff_token):
+    """The shared process, once the previous test's connections have left their groups."""
+    wait_memberships(web, staff_token, 0)
+    return web
+
+
+def _chatter():
+    """(access token, user id, username), as sign_up returns them."""
+    user, token = make_user()
+    return token, str(user.pk), user.username
+
+
+@pytest.fixture
+def alice(quiet_web):
+    return _chatter()
+
+
+@pytest.fixture
+def bob(quiet_web):
+    return _chatter()
+
+
+# --- graphql-transport-ws: connecting ---
+
+
+def test_bad_token_in_connection_init_closes_4403(quiet_web):
+    with Socket(quiet_web.ws_url) as socket:
+        socket.send({"type": "connection_init", "payload": {"authorization": "Bearer not.a.token"}})
+        assert socket.close_code() == 4403
+
+
+def test_no_token_and_no_session_closes_4403(quiet_web):
+    with Socket(quiet_web.ws_url) as socket:
+        socket.send({"type": "connection_init", "payload": {}})
+        assert socket.close_code() == 4403
+
+
+def test_subscribe_before_connection_ack_closes_4401(quiet_web):
+    with Socket(quiet_web.ws_url) as socket:
+        socket.subscribe_posts("general")
+        assert socket.close_code() == 4401
+
+
+def test_no_connection_init_within_3_seconds_closes_4408(quiet_web):
+    with Socket(quiet_web.ws_url) as socket:
+        started = time.monotonic()
+        assert socket.close_code(timeout=10) == 4408
+        assert 2.5 <= time.monotonic() - started < 8
+
+
+def test_ping_gets_pong(quiet_web, alice):
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(alice[0])
+        socket.send({"type": "ping"})
+        assert socket.recv() == {"type": "pong"}
+
+
+def test_browser_origin_outside_allowed_hosts_is_refused_at_handshake(quiet_web):
+    with pytest.raises(InvalidStatus) as refused:
+        Socket(quiet_web.ws_url, origin="http://evil.example")
+    assert refused.value.response.status_code == 403
+
+
+def test_browser_origin_of_the_site_is_accepted(quiet_web, alice):
+    with Socket(quiet_web.ws_url, origin=f"http://127.0.0.1:{quiet_web.port}") as socket:
+        socket.init(alice[0])
+        assert socket.query(WHO_AM_I) == {"user": {"id": alice[1], "username": alice[2]}}
+
+
+def test_session_cookie_authenticates_with_an_empty_connection_init(quiet_web):
+    staff, _ = make_user(staff=True, password=PASSWORD)
+    browser = requests.Session()
+    login_page = browser.get(f"{quiet_web.url}/admin/login/", timeout=10)
+    assert login_page.status_code == 200
+    logged_in = browser.post(
+        f"{quiet_web.url}/admin/login/?next=/admin/",
+        data={
+            "username": staff.username,
+            "password": PASSWORD,
+            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+            "next": "/admin/",
+        },
+        timeout=10,
+    )
+    assert logged_in.status_code == 200 and "sessionid" in browser.cookies, logged_in.text[:500]
+    cookie = f"sessionid={browser.cookies['sessionid']}"
+
+    with Socket(quiet_web.ws_url, additional_headers={"Cookie": cookie}) as socket:
+        socket.init(payload={})
+        assert socket.query(WHO_AM_I) == {"user": {"id": str(staff.pk), "username": staff.username}}
+
+
+def test_deactivated_user_cannot_subscribe_or_connect(quiet_web, alice):
+    token, user_id, _ = alice
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(token)
+        assert socket.query(WHO_AM_I)["user"]["id"] == user_id
+
+        get_user_model().objects.filter(pk=user_id).update(is_active=False)
+        refused = socket.subscribe_posts("general")
+        message = socket.recv()
+        assert message["type"] == "error" and message["id"] == refused, message
+        assert [e["extensions"]["code"] for e in message["payload"]] == ["FORBIDDEN"], message
+
+    with Socket(quiet_web.ws_url) as socket:
+        socket.send({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        assert socket.close_code() == 4403
+
+
+# --- graphql-transport-ws: operations ---
+
+
+def test_duplicate_subscription_id_closes_4409(quiet_web, alice):
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(alice[0])
+        socket.subscribe_posts("general", op_id="same")
+        socket.subscribe_posts("general", op_id="same")
+        assert socket.close_code() == 4409
+
+
+def test_invalid_query_gets_an_error_and_the_connection_stays_usable(quiet_web, alice, staff_token):
+    token = alice[0]
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(token)
+        bad = socket.subscribe("subscription { postCreated(input: {roomId: \"general\"}) { id nonsense } }")
+        message = socket.recv()
+        assert message["type"] == "error" and message["id"] == bad, message
+        assert "nonsense" in message["payload"][0]["message"], message
+        assert message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT", message
+
+        good = socket.subscribe_posts("general")
+        wait_memberships(quiet_web, staff_token, 1)
+        post(quiet_web, token, "general", "after the error")
+        assert socket.next_payload(good)["postCreated"]["body"] == "after the error"
+
+
+def test_frame_over_64_kb_closes_4400(quiet_web, alice):
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(alice[0])
+        # Control: a frame of exactly 64 KB is still read.
+        head, tail = '{"type":"ping","payload":{"pad":"', '"}}'
+        socket.ws.send(head + "x" * (FRAME_LIMIT - len(head) - len(tail)) + tail)
+        assert socket.recv() == {"type": "pong"}
+        socket.ws.send(head + "x" * (FRAME_LIMIT + 1 - len(head) - len(tail)) + tail)
+        assert socket.close_code() == 4400
+
+
+@pytest.mark.parametrize("size", [2 * 1024 * 1024], ids=["2MiB"])
+def test_frame_over_the_servers_own_limit_also_closes_4400(quiet_web, alice, size):
+    """daphne refuses messages over its own --websocket-max-message-size (1 MiB) before the
+    consumer sees them; the contract's code must hold there too."""
+    with Socket(quiet_web.ws_url, max_size=None) as socket:
+        socket.init(alice[0])
+        try:
+            socket.ws.send('{"type":"ping","payload":"' + "x" * size + '"}')
+        except ConnectionClosed:
+            pass
+        assert socket.close_code() == 4400
+
+
+def test_complete_stops_delivery_but_another_subscription_still_receives(quiet_web, alice, staff_token):
+    token = alice[0]
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(token)
+        stopped = socket.subscribe_posts("general")
+        kept = socket.subscribe_posts("general")
+        wait_memberships(quiet_web, staff_token, 1)
+        post(quiet_web, token, "general", "both see this")
+        first = [socket.recv(), socket.recv()]
+        assert sorted(m["id"] for m in first) == sorted([stopped, kept]), first
+
+        socket.send({"type": "complete", "id": stopped})
+        post(quiet_web, token, "general", "only the kept one sees this")
+        assert socket.next_payload(kept)["postCreated"]["body"] == "only the kept one sees this"
+        socket.assert_silent()
+
+
+def test_several_subscriptions_on_one_connection(quiet_web, alice, staff_token):
+    token = alice[0]
+    make_room("kitchen")
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(token)
+        general_1, general_2 = socket.subscribe_posts("general"), socket.subscribe_posts("general")
+        kitchen = socket.subscribe_posts("kitchen")
+        errors = socket.subscribe(POST_ERROR)
+        wait_memberships(quiet_web, staff_token, 3)  # room.general, room.kitchen, user.<id>
+
+        post(quiet_web, token, "general", "hello general")
+        got = {m["id"]: m["payload"]["data"]["postCreated"]["body"] for m in (socket.recv(), socket.recv())}
+        assert got == {general_1: "hello general", general_2: "hello general"}
+
+        post(quiet_web, token, "kitchen", "hello kitchen")
+        assert socket.next_payload(kitchen)["postCreated"]["body"] == "hello kitchen"
+
+        post(quiet_web, token, "general", "/foo")
+        error = socket.next_payload(errors)["postError"]
+        assert (error["body"], error["roomId"]) == ("/foo", "general")
+        socket.assert_silent()
+
+
+def test_post_created_for_one_room_does_not_receive_another_rooms_posts(quiet_web, alice, staff_token):
+    token = alice[0]
+    make_room("elsewhere")
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(token)
+        op_id = socket.subscribe_posts("general")
+        wait_memberships(quiet_web, staff_token, 1)
+        post(quiet_web, token, "elsewhere", "not for general")
+        post(quiet_web, token, "general", "for general")
+        # Had the first post leaked, it would arrive first.
+        received = socket.next_payload(op_id)["postCreated"]
+        assert (received["roomId"], received["body"]) == ("general", "for general")
+        socket.assert_silent()
+
+
+def test_post_created_delivers_the_post_as_stored(quiet_web, alice, staff_token):
+    token, user_id, username = alice
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(token)
+        op_id = socket.subscribe_posts("general")
+        wait_memberships(quiet_web, staff_token, 1)
+        post(quiet_web, token, "general", "as stored")
+        received = socket.next_payload(op_id)["postCreated"]
+    history = OverHttp(quiet_web.url)(
+        "query { posts(input: {roomId: \"general\"}) { " + POST_FIELDS + " } }", token=token
+    )["data"]["posts"]
+    assert received == history[-1]
+    assert (received["userId"], received["author"], received["isBot"]) == (user_id, username, False)
+
+
+@pytest.mark.parametrize("command", ["/stock=nope.us", "/foo"])
+def test_post_error_reaches_only_the_requester(quiet_web, alice, bob, staff_token, command):
+    with Socket(quiet_web.ws_url) as mine, Socket(quiet_web.ws_url) as theirs:
+        mine.init(alice[0])
+        theirs.init(bob[0])
+        my_errors, their_errors = mine.subscribe(POST_ERROR), theirs.subscribe(POST_ERROR)
+        wait_memberships(quiet_web, staff_token, 2)
+
+        request_id = post(quiet_web, alice[0], "general", command)
+        error = mine.next_payload(my_errors)["postError"]
+        assert error["requestId"] == request_id
+        assert (error["userId"], error["roomId"], error["body"]) == (alice[1], "general", command)
+        assert error["reason"]
+        theirs.assert_silent()
+
+        # Control: bob's subscription works; his own error reaches him, and not alice.
+        request_id = post(quiet_web, bob[0], "general", "/bar")
+        assert theirs.next_payload(their_errors)["postError"]["requestId"] == request_id
+        mine.assert_silent()
+
+
+# --- legacy graphql-ws ---
+
+
+def test_legacy_connection_init_gets_ack_and_keepalive(quiet_web, alice):
+    with Socket(quiet_web.ws_url, protocol=LEGACY_WS) as socket:
+        assert socket.ws.subprotocol == LEGACY_WS
+        socket.send({"type": "connection_init", "payload": {"authorization": f"Bearer {alice[0]}"}})
+        assert socket.recv() == {"type": "connection_ack"}
+        assert socket.recv() == {"type": "ka"}
+
+
+def test_legacy_start_gets_the_same_post_as_the_modern_protocol_and_stop_completes(quiet_web, alice, staff_token):
+    token = alice[0]
+    with Socket(quiet_web.ws_url, protocol=LEGACY_WS) as legacy, Socket(quiet_web.ws_url) as modern:
+        legacy.init(token)
+        assert legacy.recv() == {"type": "ka"}
+        modern.init(token)
+        legacy_op, modern_op = legacy.subscribe_posts("general"), modern.subscribe_posts("general")
+        wait_memberships(quiet_web, staff_token, 2)
+
+        post(quiet_web, token, "general", "for both protocols")
+        from_legacy = legacy.next_payload(legacy_op)["postCreated"]
+        assert from_legacy["body"] == "for both protocols"
+        assert from_legacy == modern.next_payload(modern_op)["postCreated"]
+
+        legacy.send({"type": "stop", "id": legacy_op})
+        assert legacy.recv() == {"type": "complete", "id": legacy_op}
+        post(quiet_web, token, "general", "after stop")
+        assert modern.next_payload(modern_op)["postCreated"]["body"] == "after stop"
+        legacy.assert_silent()
+
+
+def test_legacy_bad_token_gets_connection_error_then_close(quiet_web):
+    with Socket(quiet_web.ws_url, protocol=LEGACY_WS) as socket:
+        socket.send({"type": "connection_init", "payload": {"authorization": "Bearer not.a.token"}})
+        message = socket.recv()
+        assert message["type"] == "connection_error" and message["payload"]["message"], message
+        assert socket.close_code() == 4403
+
+
+# --- issue 3 point 4: nothing leaks per connection ---
+
+CYCLES = 1000
+CONCURRENCY = 20
+
+
+async def _cycle(url, token, i):
+    """Connect, subscribe, disconnect; one in four leaves abruptly (no complete, no close)."""
+    ws = await aconnect(url, subprotocols=[TRANSPORT_WS], open_timeout=20)
+    try:
+        await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+        assert json.loads(await asyncio.wait_for(ws.recv(), 20)) == {"type": "connection_ack"}
+        query, variables = (POST_CREATED, {"room": "general"}) if i % 2 else (POST_ERROR, {})
+        await ws.send(json.dumps({"type": "subscribe", "id": "s", "payload": {"query": query, "variables": variables}}))
+        mode = i % 4
+        if mode in (1, 3):  # make sure the server has read the subscribe before leaving
+            await ws.send('{"type":"ping"}')
+            assert json.loads(await asyncio.wait_for(ws.recv(), 20)) == {"type": "pong"}
+        if mode == 0:
+            await ws.send(json.dumps({"type": "complete", "id": "s"}))
+        if mode == 3:
+            ws.transport.abort()
+    finally:
+        await ws.close()
+
+
+async def _cycles(web, token, staff_token, count):
+    peak = 0
+    done = asyncio.Event()
+
+    async def watch():
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, (await asyncio.to_thread(health, web, staff_token))["group_memberships"])
+
+    watcher = asyncio.create_task(watch())
+    slots = asyncio.Semaphore(CONCURRENCY)
+
+    async def limited(i):
+        async with slots:
+            await _cycle(web.ws_url, token, i)
+
+    try:
+        await asyncio.gather(*(limited(i) for i in range(count)))
+    finally:
+        done.set()
+        await watcher
+    return peak
+
+
+def test_a_thousand_connections_leave_no_group_memberships_or_tasks_behind(quiet_web, alice, staff_token):
+    asyncio.run(_cycles(quiet_web, alice[0], staff_token, 20))  # warm up what is created once
+    wait_memberships(quiet_web, staff_token, 0)
+    before = health(quiet_web, staff_token)
+
+    started = time.monotonic()
+    peak = asyncio.run(_cycles(quiet_web, alice[0], staff_token, CYCLES))
+    elapsed = time.monotonic() - started
+    assert peak > 0, "no subscription was ever seen in a group: the cycles tested nothing"
+
+    seen = []
+
+    def back_where_it_started():
+        now = health(quiet_web, staff_token)
+        seen.append((now["group_memberships"], now["asyncio_tasks"]))
+        return seen[-1] == (before["group_memberships"], before["asyncio_tasks"])
+
+    try:
+        wait_until(back_where_it_started, 20, "group memberships and asyncio tasks to return")
+    except AssertionError:
+        pytest.fail(
+            f"before: {before['group_memberships']} memberships, {before['asyncio_tasks']} tasks; "
+            f"after {CYCLES} cycles in {elapsed:.1f}s: (memberships, tasks) {seen[-3:]}"
+        )
+    print(f"{CYCLES} cycles in {elapsed:.1f}s, peak {peak} memberships, {before['asyncio_tasks']} tasks")
+
+
+# --- full stack (issue 3 point 1): two web processes on RabbitMQ ---
+
+
+@pytest.mark.fullstack
+def test_a_post_created_on_web1_reaches_a_subscriber_on_web2_and_not_another_room(full_stack, staff_token):
+    web1, web2 = full_stack.web1, full_stack.web2
+    make_room("faraway")
+    token, user_id, _ = sign_up(OverHttp(web1.url))
+    wait_memberships(web2, staff_token, 0)
+    with Socket(web2.ws_url) as listener, Socket(web2.ws_url) as elsewhere:
+        listener.init(token)
+        elsewhere.init(token)
+        op_id = listener.subscribe_posts("general")
+        elsewhere_op = elsewhere.subscribe_posts("faraway")
+        wait_memberships(web2, staff_token, 2)
+
+        started = time.monotonic()
+        post(web1, token, "general", "across processes")
+        received = listener.next_payload(op_id, timeout=10)["postCreated"]
+        assert (received["body"], received["userId"], received["roomId"]) == ("across processes", user_id, "general")
+        assert time.monotonic() - started < 5, f"took {time.monotonic() - started:.1f}s"
+        elsewhere.assert_silent()
+
+
+@pytest.mark.fullstack
+@pytest.mark.parametrize("requester_on", ["web1", "web2"])
+def test_a_bot_error_reaches_only_its_requester_across_processes(full_stack, staff_token, requester_on):
+    webs = {"web1": full_stack.web1, "web2": full_stack.web2}
+    mine_on = webs[requester_on]
+    alice_token, alice_id, _ = sign_up(OverHttp(full_stack.web1.url))
+    bob_token, _, _ = sign_up(OverHttp(full_stack.web1.url))
+    for web in webs.values():
+        wait_memberships(web, staff_token, 0)
+    with Socket(mine_on.ws_url) as mine, Socket(full_stack.web1.ws_url) as bob1, Socket(full_stack.web2.ws_url) as bob2:
+        mine.init(alice_token)
+        bob1.init(bob_token)
+        bob2.init(bob_token)
+        my_op = mine.subscribe(POST_ERROR)
+        bob1.subscribe(POST_ERROR)
+        bob2.subscribe(POST_ERROR)
+        for name, web in webs.items():
+            wait_memberships(web, staff_token, 2 if name == requester_on else 1)
+
+        # Posted through the other process than the one the requester listens on.
+        other = webs["web2" if requester_on == "web1" else "web1"]
+        request_id = post(other, alice_token, "general", "/stock=nope.us")
+        error = mine.next_payload(my_op, timeout=15)["postError"]
+        assert (error["requestId"], error["userId"], error["body"]) == (request_id, alice_id, "/stock=nope.us")
+        assert "nope.us" in error["reason"].lower(), error
+        bob1.assert_silent()
+        bob2.assert_silent(0.2)
