@@ -1,7 +1,7 @@
 """Sign up, log in and refresh: the account rules shared by GraphQL and the web pages."""
 import re
 
-from django.contrib.auth import authenticate, get_user_model, password_validation
+from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.exceptions import TokenError

@@ -1,5 +1,4 @@
 """Reads of posts: the history a room shows, oldest first."""
-from django.conf import settings
 
 from chatsite.errors import BadUserInput, NotFound
 from posts.models import Post

@@ -3,58 +3,22 @@
 One scenario, run against the embedded mode (one `web`, no broker) and against the full
 stack (RabbitMQ, the Procfile's worker and bot, another web process beside ours).
 """
-import os
 import shutil
-from contextlib import contextmanager
 
 import pytest
 
 from accounts.services import issue_tokens, sign_up
 from rooms.services import create_room
-from tests.conftest import IN_CI
+from tests.browser import chromium
 from tests.graphql_client import CREATE_POST, PASSWORD, POSTS, OverHttp, new_username
 from tests.stack import ARTIFACTS, ROOT, Web, wait_until
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SCREENSHOTS = ARTIFACTS / "screenshots"
 XSS = "<img src=x onerror=alert(1)>"
 QUOTE = "AAPL.US quote is $93.42 per share"
 WAIT_MS = 15_000
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def chromium_path():
-    if not os.path.exists(CHROMIUM):
-        reason = f"{CHROMIUM} is missing: install it with `apt-get install chromium` to run the browser tests"
-        if IN_CI:
-            pytest.fail(reason)
-        pytest.skip(reason)
-    return CHROMIUM
-
-
-@contextmanager
-def chromium(path):
-    """Started only once the database is set up: while Playwright's sync API runs, an event
-    loop is running in this thread and Django refuses ORM calls."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 class Site:
@@ -139,7 +103,7 @@ def shot(page, name, mode):
     return path
 
 
-def test_two_people_chat_live_with_the_bot_and_survive_a_restart(site, chromium_path):
+def test_two_people_chat_live_with_the_bot_and_survive_a_restart(site):
     # Everything the database needs is set up before the browser starts driving.
     room = create_room(room_id=f"trading-{site.mode.replace('_', '-')}", name="Trading floor")
     bea = sign_up(username=new_username("bea"), password=PASSWORD)
@@ -148,7 +112,7 @@ def test_two_people_chat_live_with_the_bot_and_survive_a_restart(site, chromium_
     web = site.start_web()
     room_path = f"/rooms/{room.pk}/"
 
-    with chromium(chromium_path) as browser:
+    with chromium() as browser:
         run_scenario(site, browser, web, room, bea, carl_token, ann_name, room_path)
 
 

@@ -1,36 +1,16 @@
 """GraphiQL in a real browser against a real `web` process: it renders offline, and a
 subscription typed into it shows a post created by another client over HTTP."""
-import os
 import uuid
 
 import pytest
 
-from tests.conftest import IN_CI
+from tests.browser import chromium
 from tests.graphql_client import CREATE_POST, PASSWORD, OverHttp, new_username, sign_up
 from tests.stack import ARTIFACTS, Web
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 SUBSCRIPTION = 'subscription { postCreated(input: {roomId: "general"}) { author body } }'
 
 pytestmark = pytest.mark.browser
-
-
-def need_chromium():
-    """Skip when a newcomer has no Chromium; in CI a missing one is a failure."""
-    if os.access(CHROMIUM, os.X_OK):
-        return
-    if IN_CI:
-        pytest.fail(f"{CHROMIUM} is missing in CI: the browser tests must run there (apt-get install chromium)")
-    pytest.skip(f"{CHROMIUM} is missing: the browser tests need Debian's chromium (apt-get install chromium)")
 
 
 @pytest.fixture
@@ -56,15 +36,8 @@ def staff_user(transactional_db):
 def browser(web, staff_user):
     """Chromium, started after the fixtures that touch the database: Playwright's sync API
     runs an event loop in this thread, and Django refuses database calls while it runs."""
-    need_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with chromium() as browser:
+        yield browser
 
 
 class Watched:

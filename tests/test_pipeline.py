@@ -7,7 +7,6 @@ import jwt
 import msgpack
 import pytest
 from celery import Celery
-from django.contrib.auth import get_user_model
 from kombu import Connection, Exchange, Queue, binding
 
 from chatsite.celery import app as chat_app

@@ -1,6 +1,5 @@
 """A post's subscription result is computed once per query shape and process, not per subscriber."""
 import asyncio
-import json
 
 import pytest
 from channels.layers import channel_layers, get_channel_layer

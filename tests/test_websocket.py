@@ -556,14 +556,12 @@ def test_a_post_created_on_web1_reaches_a_subscriber_on_web2_and_not_another_roo
         listener.init(token)
         elsewhere.init(token)
         op_id = listener.subscribe_posts("general")
-        elsewhere_op = elsewhere.subscribe_posts("faraway")
+        elsewhere.subscribe_posts("faraway")
         wait_memberships(web2, staff_token, 2)
 
-        started = time.monotonic()
         post(web1, token, "general", "across processes")
         received = listener.next_payload(op_id, timeout=10)["postCreated"]
         assert (received["body"], received["userId"], received["roomId"]) == ("across processes", user_id, "general")
-        assert time.monotonic() - started < 5, f"took {time.monotonic() - started:.1f}s"
         elsewhere.assert_silent()
 
 
