@@ -3,6 +3,8 @@ from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 
+from accounts import services
+
 User = get_user_model()
 
 
@@ -15,7 +17,7 @@ def deactivate_users(modeladmin, request, queryset):
     queryset = queryset.exclude(pk=request.user.pk)
     if not request.user.is_superuser:
         queryset = queryset.exclude(is_superuser=True)
-    count = queryset.update(is_active=False)
+    count = services.deactivate_users(queryset)
     modeladmin.message_user(request, f"Deactivated {count} user(s).", messages.SUCCESS)
 
 
@@ -27,6 +29,11 @@ def reactivate_users(modeladmin, request, queryset):
 
 class ChatUserAdmin(UserAdmin):
     actions = (deactivate_users, reactivate_users)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            services.announce_deactivation([obj.pk])
 
     def has_moderate_permission(self, request):
         # Moderators hold view_user only: change_user would let them edit their own rights.

@@ -54,6 +54,21 @@ def log_in(*, username, password):
     raise Unauthenticated("Wrong username or password.")
 
 
+def deactivate_users(users):
+    """Deactivate these users; their open WebSocket connections close after the commit."""
+    user_ids = list(users.filter(is_active=True).values_list("pk", flat=True))
+    get_user_model().objects.filter(pk__in=user_ids).update(is_active=False)
+    announce_deactivation(user_ids)
+    return len(user_ids)
+
+
+def announce_deactivation(user_ids):
+    from posts import fanout
+
+    for user_id in user_ids:
+        transaction.on_commit(lambda user_id=user_id: fanout.user_deactivated(user_id=user_id))
+
+
 def issue_tokens(user):
     refresh = RefreshToken.for_user(user)
     return {"access_token": str(refresh.access_token), "refresh_token": str(refresh), "user": user}

@@ -105,6 +105,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         requested = self.scope.get("subprotocols") or []
         self.protocol = LEGACY_WS if LEGACY_WS in requested and TRANSPORT_WS not in requested else TRANSPORT_WS
         self.user = None
+        self.user_group = None
         self.initialised = False
         self.acknowledged = False
         self.operations = {}  # id -> asyncio.Task
@@ -119,9 +120,11 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
                 task.cancel()
         await asyncio.gather(*self.operations.values(), return_exceptions=True)
         self.operations.clear()
-        for group in list(self.listeners):
-            self.listeners[group].clear()
-            await self._discard(group)
+        groups = set(self.listeners) | ({self.user_group} if self.user_group else set())
+        self.listeners.clear()
+        self.user_group = None
+        for group in groups:
+            await self._leave(group)
 
     async def _close_unless_initialised(self):
         await asyncio.sleep(settings.WEBSOCKET_INIT_TIMEOUT_SECONDS)
@@ -178,6 +181,10 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
             return await self._close(CLOSE_FORBIDDEN)
         self.acknowledged = True
         self.init_timer.cancel()
+        # Every connection is in its user's group, so a deactivation closes it at once.
+        self.user_group = user_group(self.user.pk)
+        async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
+            await self.channel_layer.group_add(self.user_group, self.channel_name)
         await self.send_json({"type": "connection_ack"})
         if self.protocol == LEGACY_WS:
             self.keepalive = asyncio.ensure_future(self._keep_alive())
@@ -299,13 +306,11 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         finally:
             listeners.discard(queue)
             if not listeners:
-                await self._discard(group)
+                self.listeners.pop(group, None)
+                if group != self.user_group:  # the connection itself stays in its user's group
+                    await self._leave(group)
 
-    async def _discard(self, group):
-        listeners = self.listeners.get(group)
-        if listeners:
-            return
-        self.listeners.pop(group, None)
+    async def _leave(self, group):
         try:
             async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
                 await self.channel_layer.group_discard(group, self.channel_name)
@@ -321,3 +326,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
 
     async def new_post_error_notify(self, message):
         self._deliver(user_group(message["error"]["user_id"]), message)
+
+    async def user_deactivated(self, message):
+        log.info("websocket of deactivated user %s closed", message["user_id"])
+        await self._close(CLOSE_FORBIDDEN)

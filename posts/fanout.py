@@ -38,6 +38,11 @@ def post_error(*, request_id, error):
     _send_to_group(group, {"type": "new.post.error.notify", "request_id": str(request_id), "error": error})
 
 
+def user_deactivated(*, user_id):
+    """Every open connection of that user, on every web process, closes."""
+    _send_to_group(user_group(user_id), {"type": "user.deactivated", "user_id": str(user_id)})
+
+
 def _send_to_group(group, message):
     try:
         if settings.EMBEDDED:
@@ -55,6 +60,6 @@ def _send_to_group(group, message):
                 )
     except Exception:
         # At most once by design: the post is stored; clients catch up from the database.
-        log.exception("stage=%s request_id=%s group=%s fan-out failed", message["type"], message["request_id"], group)
+        log.exception("stage=%s request_id=%s group=%s fan-out failed", message["type"], message.get("request_id"), group)
         return
-    log.info("stage=%s request_id=%s group=%s sent", message["type"], message["request_id"], group)
+    log.info("stage=%s request_id=%s group=%s sent", message["type"], message.get("request_id"), group)

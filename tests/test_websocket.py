@@ -306,7 +306,7 @@ def test_invalid_query_gets_an_error_and_the_connection_stays_usable(quiet_web, 
         assert message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT", message
 
         good = socket.subscribe_posts("general")
-        wait_memberships(quiet_web, staff_token, 1)
+        wait_memberships(quiet_web, staff_token, 2)
         post(quiet_web, token, "general", "after the error")
         assert socket.next_payload(good)["postCreated"]["body"] == "after the error"
 
@@ -341,7 +341,7 @@ def test_complete_stops_delivery_but_another_subscription_still_receives(quiet_w
         socket.init(token)
         stopped = socket.subscribe_posts("general")
         kept = socket.subscribe_posts("general")
-        wait_memberships(quiet_web, staff_token, 1)
+        wait_memberships(quiet_web, staff_token, 2)
         post(quiet_web, token, "general", "both see this")
         first = [socket.recv(), socket.recv()]
         assert sorted(m["id"] for m in first) == sorted([stopped, kept]), first
@@ -360,7 +360,7 @@ def test_several_subscriptions_on_one_connection(quiet_web, alice, staff_token):
         general_1, general_2 = socket.subscribe_posts("general"), socket.subscribe_posts("general")
         kitchen = socket.subscribe_posts("kitchen")
         errors = socket.subscribe(POST_ERROR)
-        wait_memberships(quiet_web, staff_token, 3)  # room.general, room.kitchen, user.<id>
+        wait_memberships(quiet_web, staff_token, 3)  # user.<id> (every connection), room.general, room.kitchen
 
         post(quiet_web, token, "general", "hello general")
         got = {m["id"]: m["payload"]["data"]["postCreated"]["body"] for m in (socket.recv(), socket.recv())}
@@ -381,7 +381,7 @@ def test_post_created_for_one_room_does_not_receive_another_rooms_posts(quiet_we
     with Socket(quiet_web.ws_url) as socket:
         socket.init(token)
         op_id = socket.subscribe_posts("general")
-        wait_memberships(quiet_web, staff_token, 1)
+        wait_memberships(quiet_web, staff_token, 2)
         post(quiet_web, token, "elsewhere", "not for general")
         post(quiet_web, token, "general", "for general")
         # Had the first post leaked, it would arrive first.
@@ -395,7 +395,7 @@ def test_post_created_delivers_the_post_as_stored(quiet_web, alice, staff_token)
     with Socket(quiet_web.ws_url) as socket:
         socket.init(token)
         op_id = socket.subscribe_posts("general")
-        wait_memberships(quiet_web, staff_token, 1)
+        wait_memberships(quiet_web, staff_token, 2)
         post(quiet_web, token, "general", "as stored")
         received = socket.next_payload(op_id)["postCreated"]
     history = OverHttp(quiet_web.url)(
@@ -444,7 +444,7 @@ def test_legacy_start_gets_the_same_post_as_the_modern_protocol_and_stop_complet
         assert legacy.recv() == {"type": "ka"}
         modern.init(token)
         legacy_op, modern_op = legacy.subscribe_posts("general"), modern.subscribe_posts("general")
-        wait_memberships(quiet_web, staff_token, 2)
+        wait_memberships(quiet_web, staff_token, 4)
 
         post(quiet_web, token, "general", "for both protocols")
         from_legacy = legacy.next_payload(legacy_op)["postCreated"]
@@ -557,7 +557,7 @@ def test_a_post_created_on_web1_reaches_a_subscriber_on_web2_and_not_another_roo
         elsewhere.init(token)
         op_id = listener.subscribe_posts("general")
         elsewhere.subscribe_posts("faraway")
-        wait_memberships(web2, staff_token, 2)
+        wait_memberships(web2, staff_token, 4)
 
         post(web1, token, "general", "across processes")
         received = listener.next_payload(op_id, timeout=10)["postCreated"]
@@ -592,3 +592,30 @@ def test_a_bot_error_reaches_only_its_requester_across_processes(full_stack, sta
         assert "nope.us" in error["reason"].lower(), error
         bob1.assert_silent()
         bob2.assert_silent(0.2)
+
+
+def test_a_moderator_deactivating_a_user_closes_their_open_connections(quiet_web, alice, staff_token):
+    token, user_id, username = alice
+    moderator = get_user_model().objects.create_superuser(new_username("mod"), password=PASSWORD)
+    admin = requests.Session()
+    admin.get(f"{quiet_web.url}/admin/login/", timeout=10)
+    admin.post(
+        f"{quiet_web.url}/admin/login/",
+        data={"username": moderator.username, "password": PASSWORD, "csrfmiddlewaretoken": admin.cookies["csrftoken"],
+              "next": "/admin/"},
+        timeout=10,
+    )
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(token)
+        socket.subscribe_posts("general")
+        wait_memberships(quiet_web, staff_token, 2)
+
+        done = admin.post(
+            f"{quiet_web.url}/admin/auth/user/",
+            data={"action": "deactivate_users", "_selected_action": [user_id], "index": "0",
+                  "csrfmiddlewaretoken": admin.cookies["csrftoken"]},
+            timeout=10,
+        )
+        assert done.status_code == 200 and "Deactivated 1 user" in done.text, done.text[:500]
+        assert socket.close_code() == 4403
+    wait_memberships(quiet_web, staff_token, 0)
