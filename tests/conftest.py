@@ -14,6 +14,12 @@ from tests.stack import ROOT, Web, Worker
 IN_CI = bool(os.environ.get("CI"))
 
 
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]
+    broker = settings.TEST_AMQP_URL.rsplit("@", 1)[-1] if settings.TEST_AMQP_URL else "none (AMQP_URL unset: full-stack tests skip)"
+    return [f"chat: database {db['ENGINE'].rsplit('.', 1)[-1]}; RabbitMQ for the started stack: {broker}"]
+
+
 def need(value, variable, what):
     """Skip when a newcomer has no such service; in CI a missing one is a failure."""
     if value:
