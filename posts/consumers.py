@@ -20,7 +20,7 @@ from django.contrib.auth.models import AnonymousUser
 from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast, parse, validate
 from graphql.execution import create_source_event_stream
 
-from chatsite.auth import user_from_authorization
+from chatsite.auth import require_user, user_from_authorization
 from chatsite.errors import ChatError
 from chatsite.graphql import format_error
 from chatsite.schema import schema
@@ -94,7 +94,8 @@ class ConnectionContext:
 
 
 def _fresh_user(user):
-    """Re-read the user, so a deactivation takes effect for new subscriptions at once."""
+    """Re-read the user, so a deactivation takes effect for new subscriptions at once.
+    Anonymous or gone: AnonymousUser, which `require_user` refuses."""
     if user is None or not user.is_authenticated:
         return AnonymousUser()
     return get_user_model().objects.filter(pk=user.pk).first() or AnonymousUser()
@@ -194,9 +195,7 @@ class GraphQLConsumer(AsyncWebsocketConsumer):
         if header:
             return await database_sync_to_async(user_from_authorization)(header)
         user = await database_sync_to_async(_fresh_user)(self.scope.get("user"))
-        if not user.is_authenticated or not user.is_active:
-            raise ChatError("Log in, or send `authorization: Bearer <token>` in connection_init.")
-        return user
+        return require_user(user)
 
     async def _keep_alive(self):
         while True:

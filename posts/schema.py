@@ -3,11 +3,10 @@ import graphene
 from asgiref.sync import sync_to_async
 from django.utils.dateparse import parse_datetime
 
-from chatsite.errors import NotFound
 from chatsite.graphql import caller
 from posts import selectors, services
 from posts.fanout import room_group, user_group
-from rooms.models import Room
+from rooms.selectors import find_room
 
 
 class Post(graphene.ObjectType):
@@ -85,10 +84,6 @@ class Mutation(graphene.ObjectType):
     create_post = CreatePost.Field()
 
 
-def _room_exists(room_id):
-    return Room.objects.filter(pk=room_id).exists()
-
-
 class Subscription(graphene.ObjectType):
     """Event streams come from the WebSocket connection (`info.context.listen`)."""
 
@@ -97,8 +92,7 @@ class Subscription(graphene.ObjectType):
 
     async def subscribe_post_created(root, info, input):
         caller(info)
-        if not await sync_to_async(_room_exists)(input.room_id):
-            raise NotFound(f"There is no room {input.room_id!r}.")
+        await sync_to_async(find_room)(input.room_id)
         return info.context.listen(room_group(input.room_id), "post")
 
     def resolve_post_created(root, info, input):

@@ -1,8 +1,8 @@
 """Reads of posts: the history a room shows, oldest first."""
 
-from chatsite.errors import BadUserInput, NotFound
+from chatsite.errors import BadUserInput
 from posts.models import Post
-from rooms.models import Room
+from rooms.selectors import find_room
 
 HISTORY_MAX = 50
 
@@ -30,8 +30,7 @@ def room_history(*, room_id, before=None, after=None, limit=HISTORY_MAX):
     before, after = _cursor(before, "before"), _cursor(after, "after")
     if before is not None and after is not None:
         raise BadUserInput("Give `before` or `after`, not both.")
-    if not Room.objects.filter(pk=room_id).exists():
-        raise NotFound(f"There is no room {room_id!r}.")
+    find_room(room_id)
     posts = Post.objects.filter(room_id=room_id)
     if after is not None:
         page = list(posts.filter(id__gt=after).order_by("id")[:limit])

@@ -8,12 +8,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from chatsite.auth import require_user
-from chatsite.errors import BadUserInput, Forbidden, NotFound, RateLimited
+from chatsite.errors import BadUserInput, Forbidden, RateLimited
 from posts import fanout
 from posts.models import Post, PostRequest
 from posts.pipeline import send_stage
 from posts.room_tokens import InvalidRoomToken, issue_room_token, verify_room_token
 from rooms.models import Room
+from rooms.selectors import find_room
 
 log = logging.getLogger("posts.pipeline")
 
@@ -29,9 +30,7 @@ def validate_body(body):
 
 
 def room_open_for_posts(room_id):
-    room = Room.objects.filter(pk=room_id).first()
-    if room is None:
-        raise NotFound(f"There is no room {room_id!r}.")
+    room = find_room(room_id)
     if room.locked:
         raise Forbidden(f"The room {room.name!r} is locked.")
     return room
