@@ -36,7 +36,7 @@ def format_error(error):
     if isinstance(original, ChatError):
         formatted["message"] = original.message
         code = original.code
-    elif error.path is None and not (original and not isinstance(original, GraphQLError)):
+    elif error.path is None and (original is None or isinstance(original, GraphQLError)):
         # The document or its variables are wrong: the message is about the client's input.
         code = "BAD_USER_INPUT"
     else:
