@@ -1,15 +1,23 @@
 """The GraphQL edge: who is calling, and errors as codes without internal detail."""
+import json
 import logging
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
-from graphene_django.views import GraphQLView
+from graphene_django.utils.utils import set_rollback
+from graphene_django.views import GraphQLView, HttpError
 from graphql import GraphQLError
 
 from chatsite.auth import require_user, user_from_authorization
 from chatsite.errors import ChatError
 
 log = logging.getLogger("chatsite.graphql")
+
+INTERNAL_ERROR = {"message": "Internal server error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
 
 
 def caller(info):
@@ -47,23 +55,118 @@ def format_error(error):
     return formatted
 
 
+def refusal(message):
+    """A malformed HTTP request: 400, answered as a GraphQL error by the view."""
+    return HttpError(HttpResponseBadRequest(), message)
+
+
+def too_large(limit):
+    return HttpError(HttpResponse(status=413), f"The body is over {limit} bytes.")
+
+
 class ChatGraphQLView(GraphQLView):
-    """Bearer tokens for API clients; the session (with its CSRF check) for browsers."""
+    """Bearer tokens for API clients; the session (with its CSRF check) for browsers.
+
+    Over HTTP it follows the GraphQL-over-HTTP rules (SPEC 5): a well-formed request answers
+    200 `application/json`, its GraphQL errors included; a malformed one a 4xx with a JSON body
+    of `BAD_USER_INPUT` errors; a mutation by GET 405. Never a traceback or an HTML error page.
+    """
 
     @staticmethod
     def format_error(error):
+        if isinstance(error, HttpError):
+            # graphene-django's (and our) refusals of a malformed request: our own messages,
+            # about the client's request.
+            return {"message": error.message, "extensions": {"code": "BAD_USER_INPUT"}}
         return format_error(error)
 
     def dispatch(self, request, *args, **kwargs):
-        header = request.META.get("HTTP_AUTHORIZATION")
-        if header:
+        """Who is calling, then graphene-django; anything unexpected answers a JSON 500
+        (logged here) rather than Django's HTML error page."""
+        try:
+            header = request.META.get("HTTP_AUTHORIZATION")
+            if header:
+                try:
+                    request.user = user_from_authorization(header)
+                except ChatError as exc:
+                    request.user = AnonymousUser()
+                    request.auth_error = exc
+            elif request.method == "POST" and request.user.is_authenticated:
+                refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
+                if refused is not None:
+                    return refused
+            return super().dispatch(request, *args, **kwargs)
+        except Exception:
+            log.exception("unexpected error answering %s %s", request.method, request.path)
+            set_rollback()
+            return JsonResponse({"errors": [INTERNAL_ERROR]}, status=500)
+
+    def parse_body(self, request):
+        """graphene-django reads bodies of any size, answers 500 for deeply nested JSON, and
+        lets through batches, a non-string `query`, `variables` that are not an object and
+        bodies of any content type; those are malformed requests, refused here with a 4xx."""
+        if request.method != "POST":
+            return {}  # GET: the parameters are in the URL
+        limit = getattr(settings, "GRAPHQL_MAX_BODY_BYTES", 256 * 1024)
+        try:
+            declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            raise refusal("Invalid Content-Length.")
+        if declared > limit:
+            raise too_large(limit)
+        content_type = self.get_content_type(request)
+        if content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             try:
-                request.user = user_from_authorization(header)
-            except ChatError as exc:
-                request.user = AnonymousUser()
-                request.auth_error = exc
-        elif request.method == "POST" and request.user.is_authenticated:
-            refused = CsrfViewMiddleware(lambda r: None).process_view(request, None, (), {})
-            if refused is not None:
-                return refused
-        return super().dispatch(request, *args, **kwargs)
+                return request.POST
+            except RequestDataTooBig:
+                raise too_large(limit)
+            except (SuspiciousOperation, MultiPartParserError):
+                raise refusal("The form body could not be read.")
+        if content_type not in ("application/json", "application/graphql"):
+            raise HttpError(
+                HttpResponse(status=415),
+                "Unsupported Content-Type: send application/json (or application/graphql).",
+            )
+        try:
+            body = request.body
+        except RequestDataTooBig:
+            raise too_large(limit)
+        if len(body) > limit:
+            raise too_large(limit)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise refusal("The body is not valid UTF-8.")
+        if content_type == "application/graphql":
+            return {"query": text}
+        try:
+            data = json.loads(text)
+        except (ValueError, RecursionError):
+            raise refusal("The body is not valid JSON.")
+        if isinstance(data, list):
+            raise refusal("Batched requests are not supported: send one operation per request.")
+        if not isinstance(data, dict):
+            raise refusal("The body must be a JSON object.")
+        if not isinstance(data.get("query"), str):
+            raise refusal("The body must have a `query` string.")
+        if data.get("variables") is not None and not isinstance(data["variables"], dict):
+            raise refusal("`variables` must be an object or null.")
+        if data.get("operationName") is not None and not isinstance(data["operationName"], str):
+            raise refusal("`operationName` must be a string or null.")
+        return data
+
+    @staticmethod
+    def get_graphql_params(request, data):
+        """graphene-django passes `variables` from the URL or a form on to execution whatever
+        JSON they hold (a list is then an internal error); they must be an object."""
+        query, variables, operation_name, id = GraphQLView.get_graphql_params(request, data)
+        if variables is not None and not isinstance(variables, dict):
+            raise refusal("`variables` must be an object or null.")
+        return query, variables, operation_name, id
+
+    def get_response(self, request, data, show_graphiql=False):
+        """graphene-django answers 400 when an error has no path (an invalid document or
+        variables). A well-formed request answers 200 with application/json whatever its
+        GraphQL errors: Apollo Client reads `errors` (and their codes) only from a 2xx."""
+        result, _status = super().get_response(request, data, show_graphiql)
+        return result, 200
