@@ -14,7 +14,8 @@ from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from posts.consumers import CLOSE_BAD_REQUEST, GraphQLConsumer  # noqa: E402
+from chatsite.ws_protocol import CLOSE_BAD_REQUEST  # noqa: E402
+from posts.consumers import ChatConsumer  # noqa: E402
 
 
 class BrowserOriginValidator(OriginValidator):
@@ -47,7 +48,7 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         "websocket": BrowserOriginValidator(
-            AuthMiddlewareStack(URLRouter([path("graphql/", GraphQLConsumer.as_asgi())])),
+            AuthMiddlewareStack(URLRouter([path("graphql/", ChatConsumer.as_asgi())])),
             settings.ALLOWED_HOSTS,
         ),
     }

@@ -4,6 +4,8 @@ import os
 from celery import Celery
 from kombu import Exchange, Queue
 
+from posts.stages import Stage
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
 app = Celery("chatsite")
@@ -15,9 +17,11 @@ app.conf.task_queues = (
     Queue("stockbot", Exchange("stockbot", type="direct", durable=True), routing_key="stockbot", durable=True),
 )
 app.conf.task_default_queue = "posts"
+# Every stage runs on the `posts` queue but the bot's, which runs where Stooq can be reached.
 app.conf.task_routes = {
-    "bot.command.received": {"queue": "stockbot", "routing_key": "stockbot"},
-    "new.post.*": {"queue": "posts", "routing_key": "posts"},
-    "bot.post.request": {"queue": "posts", "routing_key": "posts"},
+    str(stage): {"queue": "stockbot", "routing_key": "stockbot"}
+    if stage == Stage.BOT_COMMAND
+    else {"queue": "posts", "routing_key": "posts"}
+    for stage in Stage
 }
 app.autodiscover_tasks()

@@ -7,6 +7,7 @@ from django.http import JsonResponse
 
 from chatsite.auth import user_from_authorization
 from chatsite.errors import ChatError
+from posts import stream as room_streams
 
 
 def group_memberships(layer):
@@ -31,4 +32,5 @@ async def healthz(request):
     if await sync_to_async(_is_staff)(request):
         body["group_memberships"] = group_memberships(get_channel_layer())
         body["asyncio_tasks"] = len(asyncio.all_tasks())
+        body["room_streams"] = room_streams.stats()
     return JsonResponse(body)

@@ -173,6 +173,11 @@ RATE_LIMIT_WINDOW_SECONDS = 5
 ROOM_TOKEN_LIFETIME = timedelta(minutes=5)
 WEBSOCKET_MAX_FRAME_BYTES = 64 * 1024
 WEBSOCKET_INIT_TIMEOUT_SECONDS = 3
+# A subscription resumed `after` a position replays at most this many missed posts; past it
+# the client is told TOO_FAR_BEHIND and reloads the history.
+STREAM_RESUME_MAX = int(os.environ.get("STREAM_RESUME_MAX", "1000"))
+# How often a quiet room stream asks the database for posts whose group message was lost.
+STREAM_CHECK_SECONDS = float(os.environ.get("STREAM_CHECK_SECONDS", "10"))
 
 # --- Celery: the pipeline ---
 CELERY_BROKER_URL = AMQP_URL or "memory://"
@@ -191,7 +196,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
 # --- Channels: the fan-out ---
 if EMBEDDED:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 10000}}}
+    # group_expiry: a room stream holds its group for as long as the room has readers.
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 10000, "group_expiry": 10 * 365 * 24 * 3600},
+        }
+    }
 else:
     CHANNEL_LAYERS = {
         "default": {

@@ -3,7 +3,7 @@
 Full stack: channels_rabbitmq's own layer must not be driven from Celery, so we publish to
 its `groups` exchange through Celery's producer pool, as its README documents. Embedded:
 the in-memory layer of the one web process. Group messages are at most once; the database
-is the record, and clients catch up with `posts(after:)`.
+is the record, and subscribers resume with `postCreated(input: {after})`.
 """
 import logging
 
@@ -14,33 +14,25 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from kombu import Exchange
 
+from posts import events
+
 log = logging.getLogger("posts.fanout")
 
 # Declared exactly as channels_rabbitmq declares it (direct, not durable).
 GROUPS_EXCHANGE = Exchange(settings.GROUPS_EXCHANGE, type="direct", durable=False, auto_delete=False)
 
 
-def room_group(room_id):
-    return f"room.{room_id}"
+def post_created(*, post, request_id):
+    _send_to_group(*events.post_created(post, request_id))
 
 
-def user_group(user_id):
-    return f"user.{user_id}"
-
-
-def post_created(*, request_id, post):
-    group = room_group(post["room_id"])
-    _send_to_group(group, {"type": "new.post.created", "request_id": str(request_id), "post": post})
-
-
-def post_error(*, request_id, error):
-    group = user_group(error["user_id"])
-    _send_to_group(group, {"type": "new.post.error.notify", "request_id": str(request_id), "error": error})
+def post_error(*, error):
+    _send_to_group(*events.post_error(error))
 
 
 def user_deactivated(*, user_id):
-    """Every open connection of that user, on every web process, closes."""
-    _send_to_group(user_group(user_id), {"type": "user.deactivated", "user_id": str(user_id)})
+    """Every open connection of that user, on every web process, closes with 4403."""
+    _send_to_group(*events.user_deactivated(user_id))
 
 
 def _send_to_group(group, message):

@@ -5,7 +5,9 @@ from django.utils.dateparse import parse_datetime
 
 from chatsite.graphql import caller
 from posts import selectors, services
-from posts.fanout import room_group, user_group
+from posts.events import PAYLOAD_KEY, user_group
+from posts.stages import Event
+from posts.stream import room_posts
 from rooms.selectors import find_room
 
 
@@ -14,6 +16,10 @@ class Post(graphene.ObjectType):
 
     id = graphene.ID(required=True)
     room_id = graphene.ID(required=True)
+    seq = graphene.Int(
+        required=True,
+        description="The post's position in its room: increasing, the same for every reader; gaps allowed.",
+    )
     user_id = graphene.ID()
     author = graphene.String(required=True)
     body = graphene.String(required=True)
@@ -38,10 +44,12 @@ class CreatePostResponse(graphene.ObjectType):
 
 
 class PostsInput(graphene.InputObjectType):
+    """Ordered by seq, oldest first. No cursor: the newest `limit` posts."""
+
     room_id = graphene.ID(required=True)
-    before = graphene.ID()
-    after = graphene.ID()
-    limit = graphene.Int(default_value=selectors.HISTORY_MAX)
+    before = graphene.Int(description="The newest `limit` posts with a smaller seq (paging back).")
+    after = graphene.Int(description="The oldest `limit` posts with a greater seq (catching up).")
+    limit = graphene.Int(default_value=selectors.HISTORY_MAX, description="1 to 50.")
 
 
 class CreatePostInput(graphene.InputObjectType):
@@ -52,6 +60,14 @@ class CreatePostInput(graphene.InputObjectType):
 
 class PostCreatedInput(graphene.InputObjectType):
     room_id = graphene.ID(required=True)
+    after = graphene.Int(
+        description=(
+            "Resume: every post of the room with a greater seq, once and in order, then the live "
+            "ones. Read the history, then subscribe with `after` = the newest seq read, and no post "
+            "can slip between the two. More than STREAM_RESUME_MAX (1,000) missed: the error "
+            "TOO_FAR_BEHIND, and the client reloads the history. Without it: live posts only."
+        )
+    )
 
 
 class Query(graphene.ObjectType):
@@ -87,20 +103,28 @@ class Mutation(graphene.ObjectType):
 class Subscription(graphene.ObjectType):
     """Event streams come from the WebSocket connection (`info.context.listen`)."""
 
-    post_created = graphene.Field(Post, required=True, input=PostCreatedInput(required=True))
+    post_created = graphene.Field(
+        Post,
+        required=True,
+        input=PostCreatedInput(required=True),
+        description=(
+            "Posts created in the room, in seq order. Example: "
+            "subscription { postCreated(input: {roomId: \"general\", after: 41}) { seq author body } }"
+        ),
+    )
     post_error = graphene.Field(PostError, required=True, description="The caller's own failed requests.")
 
     async def subscribe_post_created(root, info, input):
         caller(info)
         await sync_to_async(find_room)(input.room_id)
-        return info.context.listen(room_group(input.room_id), "post")
+        return room_posts(input.room_id, after=selectors.position(input.after, "after"))
 
     def resolve_post_created(root, info, input):
         return root
 
     async def subscribe_post_error(root, info):
         user = caller(info)
-        return info.context.listen(user_group(user.pk), "error")
+        return info.context.listen(user_group(user.pk))
 
     def resolve_post_error(root, info):
-        return root
+        return root[PAYLOAD_KEY[Event.POST_ERROR]]

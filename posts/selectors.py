@@ -1,41 +1,55 @@
-"""Reads of posts: the history a room shows, oldest first."""
+"""Reads of posts: a room's history in its order (`seq`), oldest first."""
 
 from chatsite.errors import BadUserInput
 from posts.models import Post
+from rooms.models import Room
 from rooms.selectors import find_room
 
 HISTORY_MAX = 50
 
 
-def _cursor(value, name):
+def position(value, name):
     if value is None:
         return None
-    try:
-        cursor = int(value)
-    except (TypeError, ValueError):
-        raise BadUserInput(f"`{name}` must be a post id.")
-    if cursor < 0:
-        raise BadUserInput(f"`{name}` must be a post id.")
-    return cursor
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise BadUserInput(f"`{name}` must be a post's `seq` (an integer, 0 or more).")
+    return value
 
 
 def room_history(*, room_id, before=None, after=None, limit=HISTORY_MAX):
     """Post payloads of a room, oldest first.
 
-    No cursor: the newest `limit`. `before`: the newest `limit` older than that post.
-    `after`: the oldest `limit` newer than that post (catching up after a reconnect).
+    No cursor: the newest `limit`. `before`: the newest `limit` with a smaller seq (paging
+    back). `after`: the oldest `limit` with a greater seq (catching up).
     """
     if limit is None or not 1 <= limit <= HISTORY_MAX:
         raise BadUserInput(f"`limit` must be between 1 and {HISTORY_MAX}.")
-    before, after = _cursor(before, "before"), _cursor(after, "after")
+    before, after = position(before, "before"), position(after, "after")
     if before is not None and after is not None:
         raise BadUserInput("Give `before` or `after`, not both.")
     find_room(room_id)
-    posts = Post.objects.filter(room_id=room_id)
     if after is not None:
-        page = list(posts.filter(id__gt=after).order_by("id")[:limit])
-    else:
-        if before is not None:
-            posts = posts.filter(id__lt=before)
-        page = list(posts.order_by("-id")[:limit])[::-1]
-    return [post.as_payload() for post in page]
+        return posts_after(room_id, after, limit)
+    posts = Post.objects.filter(room_id=room_id)
+    if before is not None:
+        posts = posts.filter(seq__lt=before)
+    return [post.as_payload() for post in reversed(posts.order_by("-seq")[:limit])]
+
+
+def posts_after(room_id, after, limit):
+    """The oldest `limit` posts of a room with a greater seq than `after`."""
+    return [post.as_payload() for post in Post.objects.filter(room_id=room_id, seq__gt=after).order_by("seq")[:limit]]
+
+
+def missed_more_than(room_id, after, limit):
+    """Whether the room has more than `limit` posts after position `after` (positions of
+    removed posts don't count)."""
+    return Post.objects.filter(room_id=room_id, seq__gt=after).order_by("seq")[limit : limit + 1].exists()
+
+
+def room_position(room_id):
+    """The newest position handed out in the room (0 for none; NotFound for no room)."""
+    newest = Room.objects.filter(pk=room_id).values_list("last_seq", flat=True).first()
+    if newest is None:
+        find_room(room_id)  # raises NotFound
+    return newest

@@ -12,6 +12,7 @@ from chatsite.errors import BadUserInput, Forbidden, RateLimited
 from posts import fanout
 from posts.models import Post, PostRequest
 from posts.pipeline import send_stage
+from posts.stages import Stage
 from posts.room_tokens import InvalidRoomToken, issue_room_token, verify_room_token
 from rooms.models import Room
 from rooms.selectors import find_room
@@ -53,9 +54,10 @@ def request_post(*, user, room_id, body, client_id=None):
         raise BadUserInput(f"clientId can have at most {CLIENT_ID_MAX_LENGTH} characters.")
 
     with transaction.atomic():
-        # Lock the user's row: one user's requests are counted one at a time, whichever
-        # web process they reach.
-        get_user_model().objects.select_for_update().filter(pk=user.pk).exists()
+        # Lock the user's row: one user's requests are counted (and numbered) one at a time,
+        # whichever web process they reach. `no_key`: the foreign-key checks of other
+        # transactions (a post by this user) share the row without waiting, so none deadlock.
+        get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
         if client_id:
             earlier = PostRequest.objects.filter(user=user, client_id=client_id).first()
             if earlier is not None:
@@ -66,11 +68,13 @@ def request_post(*, user, room_id, body, client_id=None):
             raise RateLimited(
                 f"Slow down: at most {settings.RATE_LIMIT_POSTS} posts in {settings.RATE_LIMIT_WINDOW_SECONDS} seconds."
             )
-        request = PostRequest.objects.create(user=user, room=room, client_id=client_id)
+        request = PostRequest.objects.create(
+            user=user, room=room, client_id=client_id, body=body, is_command=is_command(body)
+        )
         log.info("stage=createPost request_id=%s room=%s user=%s", request.request_id, room.pk, user.pk)
         # Published inside the transaction: if the broker refuses, the request row rolls back.
         send_stage(
-            "new.post.requested",
+            Stage.REQUESTED,
             request_id=str(request.request_id),
             room_id=room.pk,
             user_id=user.pk,
@@ -83,11 +87,11 @@ def route_requested_post(*, request_id, room_id, user_id, body):
     """new.post.requested: commands go to the bot with a signed room token, posts go on."""
     if is_command(body):
         token = issue_room_token(request_id=request_id, room_id=room_id, user_id=user_id)
-        log.info("stage=new.post.requested request_id=%s to=bot", request_id)
-        send_stage("bot.command.received", request_id=request_id, body=body, room_token=token)
+        log.info("stage=%s request_id=%s to=bot", Stage.REQUESTED, request_id)
+        send_stage(Stage.BOT_COMMAND, request_id=request_id, body=body, room_token=token)
     else:
-        log.info("stage=new.post.requested request_id=%s to=accepted", request_id)
-        send_stage("new.post.accepted", request_id=request_id, room_id=room_id, user_id=user_id, body=body)
+        log.info("stage=%s request_id=%s to=accepted", Stage.REQUESTED, request_id)
+        send_stage(Stage.ACCEPTED, request_id=request_id, room_id=room_id, user_id=user_id, body=body)
 
 
 def take_bot_reply(*, room_token, body, error=False, reason=""):
@@ -95,13 +99,13 @@ def take_bot_reply(*, room_token, body, error=False, reason=""):
     try:
         claims = verify_room_token(room_token)
     except InvalidRoomToken as exc:
-        log.warning("stage=bot.post.request request_id=? refused: room token %s", exc)
+        log.warning("stage=%s request_id=? refused: room token %s", Stage.BOT_REPLY, exc)
         return
     request_id = claims["request_id"]
-    log.info("stage=bot.post.request request_id=%s error=%s", request_id, bool(error))
+    log.info("stage=%s request_id=%s error=%s", Stage.BOT_REPLY, request_id, bool(error))
     if error:
         send_stage(
-            "new.post.error",
+            Stage.ERROR,
             request_id=request_id,
             room_id=claims["room_id"],
             user_id=claims["user_id"],
@@ -109,49 +113,90 @@ def take_bot_reply(*, room_token, body, error=False, reason=""):
             reason=reason or "The bot could not answer.",
         )
     else:
-        send_stage("new.post.accepted", request_id=request_id, room_id=claims["room_id"], user_id=None, body=body)
+        send_stage(Stage.ACCEPTED, request_id=request_id, room_id=claims["room_id"], user_id=None, body=body)
 
 
 def accept_post(*, request_id, room_id, user_id, body):
-    """new.post.accepted: store the post once per request, then announce it after commit.
+    """new.post.accepted: store the post once per request, at the next position of its room,
+    and announce it after commit. `user_id` None means the bot speaks.
 
-    `user_id` None means the bot speaks.
+    Two rules make the room's order one that no reader can be misled by:
+    - Positions are taken with the room's row locked until commit, so position n+1 can't
+      commit before position n: whoever sees n+1 can see every earlier one, and a reader
+      that resumes `after` a position never misses one that commits later.
+    - A sender's earlier plain posts in this room that are still on their way through the
+      pipeline are stored first, in the order they were sent: a user who posts A, sees it
+      accepted, then posts B, never sees B placed before A, however the workers interleave.
+      Their own stage then finds them stored. Bot replies take their place when they come.
     """
     if user_id is None:
         author = settings.BOT_AUTHOR
     else:
         author = get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()
         if author is None:
-            log.warning("stage=new.post.accepted request_id=%s dropped: user %s is gone", request_id, user_id)
+            log.warning("stage=%s request_id=%s dropped: user %s is gone", Stage.ACCEPTED, request_id, user_id)
             return None
-    if not Room.objects.filter(pk=room_id).exists():
-        log.warning("stage=new.post.accepted request_id=%s dropped: room %s is gone", request_id, room_id)
-        return None
     with transaction.atomic():
-        post, created = Post.objects.get_or_create(
-            request_id=request_id,
-            defaults={
-                "room_id": room_id,
-                "user_id": user_id,
-                "author": author,
-                "body": body,
-                "is_bot": user_id is None,
-            },
+        # `no_key`, as for the user's row in request_post: new requests' foreign-key checks on
+        # the room don't wait for this lock, nor deadlock with it.
+        last_seq = (
+            Room.objects.select_for_update(no_key=True).filter(pk=room_id).values_list("last_seq", flat=True).first()
         )
-        if created:
-            payload = post.as_payload()
-            transaction.on_commit(lambda: fanout.post_created(request_id=request_id, post=payload))
-    log.info(
-        "stage=new.post.accepted request_id=%s post_id=%s %s", request_id, post.pk, "stored" if created else "already stored"
+        if last_seq is None:
+            log.warning("stage=%s request_id=%s dropped: room %s is gone", Stage.ACCEPTED, request_id, room_id)
+            return None
+        stored = Post.objects.filter(request_id=request_id).first()
+        if stored is not None:
+            log.info("stage=%s request_id=%s post_id=%s already stored", Stage.ACCEPTED, request_id, stored.pk)
+            return stored
+        batch = [(str(request_id), body)]
+        if user_id is not None:
+            batch[:0] = [(str(rid), text) for rid, text in _senders_earlier_posts(request_id, room_id, user_id)]
+        posts = Post.objects.bulk_create(
+            Post(
+                room_id=room_id,
+                user_id=user_id,
+                author=author,
+                body=text,
+                is_bot=user_id is None,
+                request_id=rid,
+                seq=last_seq + n,
+            )
+            for n, (rid, text) in enumerate(batch, start=1)
+        )
+        Room.objects.filter(pk=room_id).update(last_seq=last_seq + len(posts))
+        PostRequest.objects.filter(request_id__in=[rid for rid, _ in batch]).update(state=PostRequest.State.STORED)
+        announced = [(post.as_payload(), post.request_id) for post in posts]
+        transaction.on_commit(lambda: [fanout.post_created(post=p, request_id=r) for p, r in announced])
+    for post in posts[:-1]:
+        log.info(
+            "stage=%s request_id=%s post_id=%s seq=%s stored before request %s, sent later by the same user",
+            Stage.ACCEPTED, post.request_id, post.pk, post.seq, request_id,
+        )
+    log.info("stage=%s request_id=%s post_id=%s seq=%s stored", Stage.ACCEPTED, request_id, posts[-1].pk, posts[-1].seq)
+    return posts[-1]
+
+
+def _senders_earlier_posts(request_id, room_id, user_id):
+    """(request id, body) of the sender's plain posts in this room requested before this one
+    and not stored yet, oldest first."""
+    this = PostRequest.objects.filter(request_id=request_id).values_list("id", flat=True).first()
+    if this is None:
+        return []
+    return list(
+        PostRequest.objects.filter(
+            user_id=user_id, room_id=room_id, state=PostRequest.State.PENDING, is_command=False, id__lt=this
+        )
+        .order_by("id")
+        .values_list("request_id", "body")
     )
-    return post
 
 
 def reject_post(*, request_id, room_id, user_id, body, reason):
     """new.post.error: tell the requester alone why nothing was posted."""
-    log.info("stage=new.post.error request_id=%s user=%s reason=%s", request_id, user_id, reason)
+    log.info("stage=%s request_id=%s user=%s reason=%s", Stage.ERROR, request_id, user_id, reason)
+    PostRequest.objects.filter(request_id=request_id).update(state=PostRequest.State.FAILED)
     fanout.post_error(
-        request_id=request_id,
         error={
             "request_id": str(request_id),
             "room_id": room_id,

@@ -4,6 +4,7 @@ from django.db import DatabaseError
 
 from chatsite.errors import Unavailable
 from posts import services
+from posts.stages import Stage
 
 # Late acks and reject-on-worker-lost come from the app's settings; a stage that fails on
 # the database (restart, failover) is retried with backoff rather than lost.
@@ -15,21 +16,21 @@ STAGE = {
 }
 
 
-@shared_task(name="new.post.requested", **STAGE)
+@shared_task(name=Stage.REQUESTED.value, **STAGE)
 def new_post_requested(*, request_id, room_id, user_id, body):
     services.route_requested_post(request_id=request_id, room_id=room_id, user_id=user_id, body=body)
 
 
-@shared_task(name="bot.post.request", **STAGE)
+@shared_task(name=Stage.BOT_REPLY.value, **STAGE)
 def bot_post_request(*, room_token, body, error=False, reason=""):
     services.take_bot_reply(room_token=room_token, body=body, error=error, reason=reason)
 
 
-@shared_task(name="new.post.accepted", **STAGE)
+@shared_task(name=Stage.ACCEPTED.value, **STAGE)
 def new_post_accepted(*, request_id, room_id, user_id, body):
     services.accept_post(request_id=request_id, room_id=room_id, user_id=user_id, body=body)
 
 
-@shared_task(name="new.post.error", **STAGE)
+@shared_task(name=Stage.ERROR.value, **STAGE)
 def new_post_error(*, request_id, room_id, user_id, body, reason):
     services.reject_post(request_id=request_id, room_id=room_id, user_id=user_id, body=body, reason=reason)

@@ -8,6 +8,9 @@ class Room(models.Model):
     name = models.CharField(max_length=100)
     locked = models.BooleanField(default=False, help_text="A locked room refuses new posts.")
     created_at = models.DateTimeField(auto_now_add=True)
+    # The newest position handed out in this room's stream (`Post.seq`); see
+    # `posts.services.accept_post` for why taking one locks the row until commit.
+    last_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]

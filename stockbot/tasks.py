@@ -5,6 +5,7 @@ from celery import shared_task
 
 from chatsite.errors import Unavailable
 from posts.pipeline import send_stage
+from posts.stages import Stage
 from stockbot.commands import CommandError, StockCommand, parse_command
 from stockbot.stooq import QuoteError, fetch_quote
 
@@ -22,8 +23,8 @@ def answer_command(body):
     raise AssertionError(f"unhandled command {command!r}")
 
 
-@shared_task(name="bot.command.received", autoretry_for=(Unavailable,), retry_backoff=True, max_retries=5)
+@shared_task(name=Stage.BOT_COMMAND.value, autoretry_for=(Unavailable,), retry_backoff=True, max_retries=5)
 def bot_command_received(*, request_id, body, room_token):
     text, error, reason = answer_command(body)
-    log.info("stage=bot.command.received request_id=%s error=%s %s", request_id, error, reason)
-    send_stage("bot.post.request", room_token=room_token, body=text, error=error, reason=reason)
+    log.info("stage=%s request_id=%s error=%s %s", Stage.BOT_COMMAND, request_id, error, reason)
+    send_stage(Stage.BOT_REPLY, room_token=room_token, body=text, error=error, reason=reason)

@@ -9,7 +9,7 @@ SIGN_UP = """mutation($input: AuthInput!) {
 }"""
 CREATE_POST = """mutation($input: CreatePostInput!) { createPost(input: $input) { success requestId } }"""
 POSTS = """query($input: PostsInput!) {
-  posts(input: $input) { id roomId userId author body isBot createdAt }
+  posts(input: $input) { id roomId seq userId author body isBot createdAt }
 }"""
 PASSWORD = "a long enough passphrase"
 _names = itertools.count(1)

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 
 from posts.models import Post, PostRequest
 from rooms.models import Room
+from tests.helpers import add_post
 from tests.graphql_client import CREATE_POST, POSTS, InProcess, error_code, sign_up
 
 CREATE_ROOM = "mutation($input: CreateRoomInput!) { createRoom(input: $input) { id name createdAt } }"
@@ -67,14 +68,15 @@ def test_the_same_client_id_is_stored_once(gql, alice):
 
 def test_history_is_oldest_first_and_pages_both_ways(gql, alice):
     for n in range(60):
-        Post.objects.create(room_id="general", author="alice", body=f"p{n}", request_id=uuid.uuid4())
+        add_post("general", f"p{n}", author="alice")
     newest = history(gql, alice)
     assert [p["body"] for p in newest] == [f"p{n}" for n in range(10, 60)]
-    older = history(gql, alice, before=newest[0]["id"], limit=5)
+    assert [p["seq"] for p in newest] == list(range(11, 61))
+    older = history(gql, alice, before=newest[0]["seq"], limit=5)
     assert [p["body"] for p in older] == [f"p{n}" for n in range(5, 10)]
-    caught_up = history(gql, alice, after=newest[-3]["id"])
+    caught_up = history(gql, alice, after=newest[-3]["seq"])
     assert [p["body"] for p in caught_up] == ["p58", "p59"]
-    assert [p["body"] for p in history(gql, alice, after=newest[0]["id"], limit=2)] == ["p11", "p12"]
+    assert [p["body"] for p in history(gql, alice, after=newest[0]["seq"], limit=2)] == ["p11", "p12"]
 
 
 def test_anyone_logged_in_can_create_a_room(gql, alice):

@@ -6,7 +6,8 @@ from channels.layers import channel_layers, get_channel_layer
 from channels.testing import WebsocketCommunicator
 
 from chatsite.asgi import application
-from posts import consumers
+from chatsite import graphql_ws
+from posts import events
 from tests.graphql_client import InProcess, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -14,6 +15,8 @@ pytestmark = pytest.mark.django_db(transaction=True)
 SUBSCRIBERS = 60
 QUERY = 'subscription { postCreated(input: {roomId: "general"}) { id author body } }'
 OTHER_SHAPE = 'subscription { postCreated(input: {roomId: "general"}) { body isBot } }'
+# Resuming subscribers differ in `after`, which chooses the stream, not the rendering.
+RESUMING = "subscription($after: Int) { postCreated(input: {roomId: \"general\", after: $after}) { seq body } }"
 
 
 @pytest.fixture
@@ -23,36 +26,36 @@ def fresh_layer():
     channel_layers.backends.clear()
 
 
-async def subscribed(token, query):
+async def subscribed(token, query, variables=None):
     ws = WebsocketCommunicator(application, "/graphql/", subprotocols=["graphql-transport-ws"])
     connected, _ = await ws.connect()
     assert connected
     await ws.send_json_to({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
     assert (await ws.receive_json_from(timeout=5))["type"] == "connection_ack"
-    await ws.send_json_to({"type": "subscribe", "id": "p", "payload": {"query": query}})
+    await ws.send_json_to({"type": "subscribe", "id": "p", "payload": {"query": query, "variables": variables or {}}})
     return ws
 
 
 def test_many_subscribers_share_one_execution_per_query_shape(client, general, fresh_layer, monkeypatch):
     token, _, _ = sign_up(InProcess(client))
     executions = []
-    real_execute = consumers.execute
+    real_execute = graphql_ws.execute
 
     def counting_execute(*args, **kwargs):
         executions.append(args[1])
         return real_execute(*args, **kwargs)
 
-    monkeypatch.setattr(consumers, "execute", counting_execute)
-    post = {"id": "41", "room_id": "general", "user_id": "1", "author": "ann", "body": "to all",
-            "is_bot": False, "created_at": "2026-11-29T00:00:00+00:00"}
+    monkeypatch.setattr(graphql_ws, "execute", counting_execute)
+    post = {"id": "41", "room_id": "general", "seq": 1, "user_id": "1", "author": "ann", "body": "to all",
+            "is_bot": False, "created_at": "2026-11-29T00:00:00+00:00", "request_id": "r-41"}
 
     async def scenario():
         sockets = [await subscribed(token, QUERY) for _ in range(SUBSCRIBERS)]
         sockets += [await subscribed(token, OTHER_SHAPE) for _ in range(3)]
-        await asyncio.sleep(0.2)  # let every subscription join its group
-        await get_channel_layer().group_send(
-            "room.general", {"type": "new.post.created", "request_id": "r-41", "post": post}
-        )
+        sockets += [await subscribed(token, RESUMING, {"after": 0}) for _ in range(5)]
+        await asyncio.sleep(0.3)  # let every subscription start listening
+        # Announced, not stored: the room's position says nothing is missing before seq 1.
+        await get_channel_layer().group_send(*events.post_created(post))
         frames = [await ws.receive_json_from(timeout=5) for ws in sockets]
         for ws in sockets:
             await ws.disconnect()
@@ -62,5 +65,6 @@ def test_many_subscribers_share_one_execution_per_query_shape(client, general, f
     assert [f["payload"]["data"]["postCreated"] for f in frames[:SUBSCRIBERS]] == [
         {"id": "41", "author": "ann", "body": "to all"}
     ] * SUBSCRIBERS
-    assert [f["payload"]["data"]["postCreated"] for f in frames[SUBSCRIBERS:]] == [{"body": "to all", "isBot": False}] * 3
-    assert len(executions) == 2, "one execution per query shape, whatever the number of subscribers"
+    assert [f["payload"]["data"]["postCreated"] for f in frames[SUBSCRIBERS:-5]] == [{"body": "to all", "isBot": False}] * 3
+    assert [f["payload"]["data"]["postCreated"] for f in frames[-5:]] == [{"seq": 1, "body": "to all"}] * 5
+    assert len(executions) == 3, "one execution per query shape, whatever the number of subscribers"

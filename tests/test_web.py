@@ -1,6 +1,5 @@
 """The browser pages, in-process: sign up, log in and out, rooms, a room's history, the CSP."""
 import re
-import uuid
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -9,6 +8,7 @@ from accounts.services import sign_up
 from posts.models import Post
 from rooms.models import Room
 from tests.graphql_client import PASSWORD, new_username
+from tests.helpers import add_post
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -22,10 +22,6 @@ def member(db):
 def browser(client, member):
     client.force_login(member)
     return client
-
-
-def add_post(room, body, author="someone", is_bot=False):
-    return Post.objects.create(room=room, author=author, body=body, is_bot=is_bot, request_id=uuid.uuid4())
 
 
 def csp(response):

@@ -120,12 +120,19 @@ def health(web, staff_token):
     return body
 
 
+def listening(body):
+    """What a process listens to: each connection's own group, plus one per subscription to a
+    room (a process joins a room's group once, for all its subscriptions to it)."""
+    streams = body["room_streams"]
+    return body["group_memberships"] - streams["rooms"] + streams["subscribers"]
+
+
 def wait_memberships(web, staff_token, count, timeout=10):
-    """Until the process holds exactly `count` (group, connection) memberships."""
+    """Until the process listens to exactly `count` groups for connections and subscriptions."""
     seen = []
 
     def reached():
-        seen.append(health(web, staff_token)["group_memberships"])
+        seen.append(listening(health(web, staff_token)))
         return seen[-1] == count
 
     try:
@@ -341,7 +348,7 @@ def test_complete_stops_delivery_but_another_subscription_still_receives(quiet_w
         socket.init(token)
         stopped = socket.subscribe_posts("general")
         kept = socket.subscribe_posts("general")
-        wait_memberships(quiet_web, staff_token, 2)
+        wait_memberships(quiet_web, staff_token, 3)  # user.<id>, and each subscription
         post(quiet_web, token, "general", "both see this")
         first = [socket.recv(), socket.recv()]
         assert sorted(m["id"] for m in first) == sorted([stopped, kept]), first
@@ -360,7 +367,7 @@ def test_several_subscriptions_on_one_connection(quiet_web, alice, staff_token):
         general_1, general_2 = socket.subscribe_posts("general"), socket.subscribe_posts("general")
         kitchen = socket.subscribe_posts("kitchen")
         errors = socket.subscribe(POST_ERROR)
-        wait_memberships(quiet_web, staff_token, 3)  # user.<id> (every connection), room.general, room.kitchen
+        wait_memberships(quiet_web, staff_token, 4)  # user.<id> (every connection), and each subscription to a room
 
         post(quiet_web, token, "general", "hello general")
         got = {m["id"]: m["payload"]["data"]["postCreated"]["body"] for m in (socket.recv(), socket.recv())}
@@ -458,6 +465,28 @@ def test_legacy_start_gets_the_same_post_as_the_modern_protocol_and_stop_complet
         legacy.assert_silent()
 
 
+def test_legacy_invalid_operation_gets_one_error_object_and_the_connection_stays_usable(quiet_web, alice, staff_token):
+    """Frames as Python's gql sends them in its legacy (`graphql-ws`) mode: it reads the
+    `error` payload as one error object and dropped the whole connection on a list."""
+    token = alice[0]
+    with Socket(quiet_web.ws_url, protocol=LEGACY_WS) as socket:
+        socket.send({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}})
+        assert socket.recv() == {"type": "connection_ack"}
+        assert socket.recv() == {"type": "ka"}
+        query = "subscription {\n  postCreated(input: {roomId: \"general\"}) {\n    id\n    nonsense\n  }\n}"
+        socket.send({"id": "1", "type": "start", "payload": {"query": query}})
+        message = socket.recv()
+        assert message["type"] == "error" and message["id"] == "1", message
+        assert isinstance(message["payload"], dict), "one error object, as the legacy protocol defines"
+        assert "nonsense" in message["payload"]["message"]
+        assert message["payload"]["extensions"]["code"] == "BAD_USER_INPUT"
+
+        socket.send({"id": "2", "type": "start", "payload": {"query": POST_CREATED, "variables": {"room": "general"}}})
+        wait_memberships(quiet_web, staff_token, 2)
+        post(quiet_web, token, "general", "legacy still works")
+        assert socket.next_payload("2")["postCreated"]["body"] == "legacy still works"
+
+
 def test_legacy_bad_token_gets_connection_error_then_close(quiet_web):
     with Socket(quiet_web.ws_url, protocol=LEGACY_WS) as socket:
         socket.send({"type": "connection_init", "payload": {"authorization": "Bearer not.a.token"}})
@@ -499,7 +528,7 @@ async def _cycles(web, token, staff_token, count):
     async def watch():
         nonlocal peak
         while not done.is_set():
-            peak = max(peak, (await asyncio.to_thread(health, web, staff_token))["group_memberships"])
+            peak = max(peak, listening(await asyncio.to_thread(health, web, staff_token)))
 
     watcher = asyncio.create_task(watch())
     slots = asyncio.Semaphore(CONCURRENCY)

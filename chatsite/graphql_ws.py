@@ -1,0 +1,390 @@
+"""GraphQL over WebSocket: `graphql-transport-ws`, and the legacy `graphql-ws`.
+
+The transport knows no chat. It speaks the two protocols (SPEC section 6), authenticates
+the connection, runs queries, mutations and subscriptions against the schema, and renders
+each event of a subscription once per event, query shape and process, shared by every
+subscriber (`render_event`). Subscription resolvers return async iterables of
+(render key, root value) pairs; `info.context.listen(group)` is one such iterable, fed by the
+channel layer messages that carry that `group`. A message of type `connection.close` closes
+every connection of its group with its `code`.
+"""
+import asyncio
+import json
+import logging
+from collections import OrderedDict
+from functools import lru_cache
+from inspect import isawaitable
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
+from graphql import (
+    ExecutionResult,
+    FragmentSpreadNode,
+    GraphQLError,
+    OperationType,
+    VariableNode,
+    execute,
+    get_operation_ast,
+    parse,
+    validate,
+)
+from graphql.execution import create_source_event_stream
+from graphql.language import Visitor, visit
+
+from chatsite.auth import require_user, user_from_authorization
+from chatsite.errors import ChatError
+from chatsite.graphql import format_error
+from chatsite.schema import schema
+from chatsite.ws_protocol import (
+    CLOSE_BAD_REQUEST,
+    CLOSE_DUPLICATE,
+    CLOSE_FORBIDDEN,
+    CLOSE_INIT_TIMEOUT,
+    CLOSE_TOO_MANY_INITS,
+    CLOSE_UNAUTHORIZED,
+    CONNECTION_CLOSE,
+    LEGACY_WS,
+    TRANSPORT_WS,
+)
+
+log = logging.getLogger("chatsite.graphql_ws")
+
+KEEPALIVE_SECONDS = 15
+GROUP_TIMEOUT_SECONDS = 10
+
+
+class BadFrame(Exception):
+    pass
+
+
+@lru_cache(maxsize=256)
+def parse_operation(query):
+    """Parse and validate once per distinct document: (document, None) or (None, errors)."""
+    try:
+        document = parse(query)
+    except GraphQLError as error:
+        return None, (error,)
+    errors = validate(schema.graphql_schema, document)
+    return (None, tuple(errors)) if errors else (document, None)
+
+
+def render_variables(document, operation):
+    """Names of the variables a subscription's result depends on: those used below its root
+    field. The root field's own arguments choose the stream (a room, a position to resume
+    after); they don't change how an event renders, so subscribers that differ only there
+    share one rendering."""
+    names = set()
+    fragments = {d.name.value: d for d in document.definitions if getattr(d, "kind", "") == "fragment_definition"}
+    seen = set()
+
+    class Collect(Visitor):
+        def enter_variable(self, node, *_):
+            names.add(node.name.value)
+
+        def enter_fragment_spread(self, node, *_):
+            name = node.name.value
+            if name not in seen and name in fragments:
+                seen.add(name)
+                visit(fragments[name], Collect())
+
+    for selection in operation.selection_set.selections:
+        if getattr(selection, "selection_set", None) is not None:
+            visit(selection.selection_set, Collect())
+        if isinstance(selection, FragmentSpreadNode) or not hasattr(selection, "arguments"):
+            visit(selection, Collect())  # a spread at the root: be safe, keep everything it uses
+    return frozenset(names)
+
+
+# Results keyed by (event, document, variables, operation): every subscriber of a room with
+# the same query shape shares one execution and one serialization of each event.
+_rendered = OrderedDict()
+RENDERED_MAX = 2048
+
+
+def render_event(key, document, root, variables, operation_name, context):
+    cached = _rendered.get(key)
+    if cached is None:
+        result = execute(schema.graphql_schema, document, root, context, variables, operation_name)
+        if isawaitable(result):  # our resolvers are synchronous; never expected
+            raise RuntimeError("subscription resolvers must be synchronous")
+        cached = json.dumps(result_payload(result), separators=(",", ":"))
+        _rendered[key] = cached
+        if len(_rendered) > RENDERED_MAX:
+            _rendered.popitem(last=False)
+    else:
+        _rendered.move_to_end(key)
+    return cached
+
+
+def result_payload(result):
+    payload = {"data": result.data}
+    if result.errors:
+        payload["errors"] = [format_error(error) for error in result.errors]
+    return payload
+
+
+class ConnectionContext:
+    """What resolvers see as `info.context` on a WebSocket: the user and the event streams."""
+
+    def __init__(self, consumer, user):
+        self.consumer = consumer
+        self.user = user
+
+    def listen(self, group):
+        return self.consumer.listen(group)
+
+
+def _fresh_user(user):
+    """Re-read the user, so a deactivation takes effect for new subscriptions at once.
+    Anonymous or gone: AnonymousUser, which `require_user` refuses."""
+    if user is None or not user.is_authenticated:
+        return AnonymousUser()
+    return get_user_model().objects.filter(pk=user.pk).first() or AnonymousUser()
+
+
+class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
+    """One connection. Subclasses name the groups a connection joins for its user."""
+
+    def connection_groups(self, user):
+        return []
+
+    async def connect(self):
+        requested = self.scope.get("subprotocols") or []
+        self.protocol = LEGACY_WS if LEGACY_WS in requested and TRANSPORT_WS not in requested else TRANSPORT_WS
+        self.user = None
+        self.own_groups = []
+        self.initialised = False
+        self.acknowledged = False
+        self.operations = {}  # id -> asyncio.Task
+        self.listeners = {}  # group -> {asyncio.Queue, ...}
+        await self.accept(subprotocol=self.protocol if self.protocol in requested else None)
+        self.init_timer = asyncio.ensure_future(self._close_unless_initialised())
+        self.keepalive = None
+
+    async def disconnect(self, code):
+        for task in (self.init_timer, self.keepalive, *self.operations.values()):
+            if task is not None:
+                task.cancel()
+        await asyncio.gather(*self.operations.values(), return_exceptions=True)
+        self.operations.clear()
+        groups = set(self.listeners) | set(self.own_groups)
+        self.listeners.clear()
+        self.own_groups = []
+        for group in groups:
+            await self._leave(group)
+
+    async def dispatch(self, message):
+        # Layer messages go straight to the listeners of their group: no per-message handler
+        # lookup, and none of Channels' per-message database clean-up (a thread hop each).
+        kind = message.get("type", "")
+        if kind.startswith("websocket."):
+            return await super().dispatch(message)
+        if kind == CONNECTION_CLOSE:
+            log.info("websocket closed by %s (code %s)", message.get("group"), message.get("code"))
+            return await self.close(code=message.get("code", CLOSE_FORBIDDEN[0]))
+        for queue in self.listeners.get(message.get("group"), ()):
+            queue.put_nowait(message)
+
+    async def _close_unless_initialised(self):
+        await asyncio.sleep(settings.WEBSOCKET_INIT_TIMEOUT_SECONDS)
+        if not self.acknowledged:
+            await self._close(CLOSE_INIT_TIMEOUT)
+
+    async def _close(self, code_reason):
+        code, reason = code_reason
+        await self.close(code=code, reason=reason)
+
+    async def send_json(self, message):
+        await self.send(text_data=json.dumps(message, separators=(",", ":")))
+
+    # --- frames in ---
+
+    async def receive(self, text_data=None, bytes_data=None):
+        raw = text_data if text_data is not None else bytes_data
+        if raw is None or len(raw.encode() if isinstance(raw, str) else raw) > settings.WEBSOCKET_MAX_FRAME_BYTES:
+            return await self._close(CLOSE_BAD_REQUEST)
+        try:
+            message = json.loads(raw)
+            if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+                raise BadFrame
+            await self.dispatch_message(message)
+        except (ValueError, BadFrame):
+            await self._close(CLOSE_BAD_REQUEST)
+
+    async def dispatch_message(self, message):
+        kind = message["type"]
+        if kind == "connection_init":
+            return await self.on_init(message.get("payload"))
+        if kind == "ping" and self.protocol == TRANSPORT_WS:
+            return await self.send_json({"type": "pong"})
+        if kind == "pong" and self.protocol == TRANSPORT_WS:
+            return None
+        if kind in ("subscribe", "start"):
+            return await self.on_subscribe(message)
+        if kind in ("complete", "stop"):
+            return await self.on_complete(message)
+        if kind == "connection_terminate" and self.protocol == LEGACY_WS:
+            return await self.close()
+        raise BadFrame
+
+    async def on_init(self, payload):
+        if self.initialised:
+            return await self._close(CLOSE_TOO_MANY_INITS)
+        self.initialised = True
+        try:
+            self.user = await self.authenticate(payload if isinstance(payload, dict) else {})
+        except ChatError as error:
+            log.info("websocket refused: %s", error.message)
+            if self.protocol == LEGACY_WS:
+                await self.send_json({"type": "connection_error", "payload": {"message": error.message}})
+            return await self._close(CLOSE_FORBIDDEN)
+        self.acknowledged = True
+        self.init_timer.cancel()
+        self.own_groups = list(self.connection_groups(self.user))
+        async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
+            for group in self.own_groups:
+                await self.channel_layer.group_add(group, self.channel_name)
+        await self.send_json({"type": "connection_ack"})
+        if self.protocol == LEGACY_WS:
+            self.keepalive = asyncio.ensure_future(self._keep_alive())
+
+    async def authenticate(self, payload):
+        header = payload.get("authorization") or payload.get("Authorization")
+        if header:
+            return await database_sync_to_async(user_from_authorization)(header)
+        user = await database_sync_to_async(_fresh_user)(self.scope.get("user"))
+        return require_user(user)
+
+    async def _keep_alive(self):
+        while True:
+            await self.send_json({"type": "ka"})
+            await asyncio.sleep(KEEPALIVE_SECONDS)
+
+    async def on_subscribe(self, message):
+        if not self.acknowledged:
+            return await self._close(CLOSE_UNAUTHORIZED)
+        op_id, payload = message.get("id"), message.get("payload")
+        if not isinstance(op_id, str) or not op_id or not isinstance(payload, dict):
+            raise BadFrame
+        if op_id in self.operations:
+            return await self._close(CLOSE_DUPLICATE)
+        self.operations[op_id] = asyncio.ensure_future(self.run_operation(op_id, payload))
+
+    async def on_complete(self, message):
+        task = self.operations.pop(message.get("id"), None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if self.protocol == LEGACY_WS:
+                await self.send_json({"type": "complete", "id": message["id"]})
+
+    # --- operations ---
+
+    async def run_operation(self, op_id, payload):
+        try:
+            await self._run(op_id, payload)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("operation %s failed", op_id)
+            await self._finish_with_errors(op_id, [GraphQLError("Internal server error.", original_error=RuntimeError())])
+
+    async def _run(self, op_id, payload):
+        query = payload.get("query")
+        variables = payload.get("variables") or {}
+        operation_name = payload.get("operationName")
+        if not isinstance(query, str) or not isinstance(variables, dict):
+            return await self._finish_with_errors(op_id, [GraphQLError("A `query` string is required.")])
+        document, errors = parse_operation(query)
+        if errors:
+            return await self._finish_with_errors(op_id, list(errors))
+        operation = get_operation_ast(document, operation_name)
+        if operation is None:
+            return await self._finish_with_errors(op_id, [GraphQLError("Unknown or ambiguous operation.")])
+        context = ConnectionContext(self, await database_sync_to_async(_fresh_user)(self.user))
+
+        if operation.operation != OperationType.SUBSCRIPTION:
+            # Queries and mutations over the socket: one result, then complete.
+            result = await database_sync_to_async(execute)(
+                schema.graphql_schema, document, None, context, variables, operation_name
+            )
+            await self.send_next(op_id, json.dumps(result_payload(result)))
+            return await self._complete(op_id)
+
+        stream = await create_source_event_stream(
+            schema.graphql_schema, document, None, context, variables, operation_name
+        )
+        if isinstance(stream, ExecutionResult):
+            return await self._finish_with_errors(op_id, stream.errors)
+        used = render_variables(document, operation)
+        shape = (query, json.dumps({k: v for k, v in variables.items() if k in used}, sort_keys=True), operation_name)
+        try:
+            async for key, root in stream:
+                await self.send_next(op_id, render_event((key, *shape), document, root, variables, operation_name, context))
+        except ChatError as error:  # the stream ended for a reason the client can act on
+            return await self._finish_with_errors(op_id, [GraphQLError(error.message, original_error=error)])
+        finally:
+            await stream.aclose()
+        await self._complete(op_id)
+
+    async def _finish_with_errors(self, op_id, errors):
+        """The operation ends with these errors, in one `error` message. Its payload is the
+        list of errors on graphql-transport-ws, and one error object on the legacy
+        graphql-ws (as that protocol defines; clients such as Python's gql drop the whole
+        connection on a list): the first error, its message naming the others if any."""
+        if self.operations.pop(op_id, None) is None:
+            return
+        formatted = [format_error(e) for e in errors]
+        if self.protocol == TRANSPORT_WS:
+            return await self.send_json({"type": "error", "id": op_id, "payload": formatted})
+        first = dict(formatted[0])
+        if len(formatted) > 1:
+            first["message"] = "; ".join(error["message"] for error in formatted)
+        await self.send_json({"type": "error", "id": op_id, "payload": first})
+
+    async def _complete(self, op_id):
+        if self.operations.pop(op_id, None) is not None:
+            await self.send_json({"type": "complete", "id": op_id})
+
+    async def send_next(self, op_id, payload_json):
+        kind = "next" if self.protocol == TRANSPORT_WS else "data"
+        await self.send(text_data=f'{{"type":"{kind}","id":{json.dumps(op_id)},"payload":{payload_json}}}')
+
+    # --- the channel layer ---
+
+    async def listen(self, group):
+        """The layer messages of one group, as (render key, message) pairs, for one
+        subscription. The connection's own groups are joined already."""
+        queue = asyncio.Queue()
+        listeners = self.listeners.setdefault(group, set())
+        listeners.add(queue)
+        try:
+            if group not in self.own_groups:
+                # Every subscription joins (joining twice is harmless): an earlier one of this
+                # group may have been cancelled halfway through its join.
+                async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
+                    await self.channel_layer.group_add(group, self.channel_name)
+            # asgiref's sync_to_async (and 3.11's wait_for) return normally when the task is
+            # cancelled while the thread runs; such an operation must not start waiting for
+            # events, or `complete` and disconnect would wait for it forever.
+            if asyncio.current_task().cancelling():
+                raise asyncio.CancelledError
+            while True:
+                message = await queue.get()
+                yield (message["type"], message.get("request_id")), message
+        finally:
+            listeners.discard(queue)
+            if not listeners:
+                self.listeners.pop(group, None)
+                if group not in self.own_groups:  # the connection stays in its own groups
+                    await self._leave(group)
+
+    async def _leave(self, group):
+        try:
+            async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
+                await self.channel_layer.group_discard(group, self.channel_name)
+        except TimeoutError:
+            log.warning("group_discard %s timed out", group)

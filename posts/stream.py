@@ -1,0 +1,269 @@
+"""A room's posts as one ordered, resumable stream, for the subscriptions of one web process.
+
+Each web process joins a room's group once (not once per subscriber) with a channel of its
+own, and keeps the room's position: the newest `seq` it has handed on. Group messages come
+at most once and, from several workers, in any order, so the database is the record:
+
+- a post at the next position goes straight to the room's subscribers;
+- a post further ahead means some came late or were lost: the missing ones are read from
+  the database and handed on first (a post at position n+1 commits after n, see
+  `posts.services.accept_post`, so all of them are there), and late copies are dropped;
+- every few seconds an idle room checks the database, so the last post of a burst whose
+  message was lost still arrives.
+
+A subscriber resumes with `after`: it starts listening, then reads what it missed from the
+database, then goes on with the live posts, skipping what it has already sent. Nothing can
+slip between the two, however long it took the process to join the room's group.
+"""
+import asyncio
+import logging
+from contextlib import suppress
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+from django.conf import settings
+
+from chatsite.errors import BadUserInput, ChatError
+from posts import selectors
+from posts.events import PAYLOAD_KEY, room_group
+from posts.stages import Event
+
+log = logging.getLogger("posts.stream")
+
+GROUP_TIMEOUT_SECONDS = 10
+PAGE = 200
+
+
+class TooFarBehind(ChatError):
+    code = "TOO_FAR_BEHIND"
+
+
+class Subscriber:
+    """One subscription's inbox of posts, oldest first."""
+
+    def __init__(self):
+        self.queue = asyncio.Queue()
+        self.ended = None  # a ChatError that ends the subscription
+
+    def put(self, post):
+        self.queue.put_nowait(post)
+
+    def end(self, error):
+        self.ended = error
+        self.queue.put_nowait(None)
+
+
+class RoomFeed:
+    """One room on one process: the group binding, the position, the local subscribers."""
+
+    def __init__(self, streams, room_id):
+        self.streams = streams
+        self.room_id = room_id
+        self.group = room_group(room_id)
+        self.subscribers = set()
+        self.position = None  # the newest seq handed on; known once joined
+        self.inbox = asyncio.Queue()
+        self.joined = asyncio.ensure_future(self._join())
+        self.pump = None
+
+    async def _join(self):
+        async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
+            await self.streams.layer.group_add(self.group, self.streams.channel)
+        # Read after joining: every later post reaches us as a message or through a gap.
+        self.position = await database_sync_to_async(selectors.room_position)(self.room_id)
+        self.pump = asyncio.ensure_future(self._run())
+        log.info("room stream %s: joined at seq %s", self.room_id, self.position)
+
+    async def _run(self):
+        while True:
+            try:
+                async with asyncio.timeout(settings.STREAM_CHECK_SECONDS):
+                    post = await self.inbox.get()
+            except TimeoutError:
+                post = None  # quiet for a while: ask the database whether we missed a tail
+            try:
+                await self._take(post)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("room stream %s: could not catch up from the database", self.room_id)
+                await asyncio.sleep(1)
+
+    async def _take(self, post):
+        if post is not None and post["seq"] <= self.position:
+            return  # a late or repeated copy of one already handed on
+        if post is not None and post["seq"] == self.position + 1:
+            return self._hand_on(post)
+        newest = post["seq"] if post is not None else None
+        await self._catch_up(newest)
+
+    async def _catch_up(self, newest):
+        """Hand on, from the database, every post after our position (up to `newest`)."""
+        if newest is None:
+            newest = await database_sync_to_async(selectors.room_position)(self.room_id)
+            if newest <= self.position:
+                return
+        if newest - self.position > settings.STREAM_RESUME_MAX and await database_sync_to_async(
+            selectors.missed_more_than
+        )(self.room_id, self.position, settings.STREAM_RESUME_MAX):
+            # Far behind (a long broker outage): everyone here reloads instead of replaying.
+            log.warning("room stream %s: %s positions behind, subscribers told to reload", self.room_id, newest - self.position)
+            for subscriber in list(self.subscribers):
+                subscriber.end(too_far_behind())
+            self.position = newest
+            return
+        log.info("room stream %s: catching up from seq %s to %s", self.room_id, self.position, newest)
+        while self.position < newest:
+            page = await database_sync_to_async(selectors.posts_after)(self.room_id, self.position, PAGE)
+            if not page:
+                self.position = newest  # gaps in positions (a removed post): nothing to hand on
+                break
+            for post in page:
+                self._hand_on(post)
+
+    def _hand_on(self, post):
+        self.position = post["seq"]
+        for subscriber in self.subscribers:
+            subscriber.put(post)
+
+    def receive(self, post):
+        self.inbox.put_nowait(post)
+
+    async def close(self):
+        log.info("room stream %s: left", self.room_id)
+        for task in (self.joined, self.pump):
+            if task is not None:
+                task.cancel()
+                with suppress(BaseException):
+                    await task
+        try:
+            async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
+                await self.streams.layer.group_discard(self.group, self.streams.channel)
+        except TimeoutError:
+            log.warning("room stream %s: group_discard timed out", self.room_id)
+
+
+class RoomStreams:
+    """The room feeds of one process (one event loop) and the channel they listen on."""
+
+    def __init__(self):
+        self.layer = get_channel_layer()
+        self.channel = None
+        self.feeds = {}
+        self._closing = set()  # feeds closing in the background, held so they finish
+        self.started = asyncio.ensure_future(self._start())
+        self.reader = None
+
+    async def _start(self):
+        self.channel = await self.layer.new_channel("rooms.")
+        self.reader = asyncio.ensure_future(self._read())
+
+    async def _read(self):
+        while True:
+            message = await self.layer.receive(self.channel)
+            if message.get("type") != Event.POST_CREATED:
+                continue
+            post = message.get(PAYLOAD_KEY[Event.POST_CREATED])
+            feed = self.feeds.get(post["room_id"]) if isinstance(post, dict) else None
+            if feed is not None:
+                feed.receive(post)
+
+    async def subscribe(self, room_id, subscriber):
+        """The room's feed, joined, with `subscriber` among its listeners."""
+        # Shielded: a subscription cancelled while it waits must not cancel the shared work.
+        await asyncio.shield(self.started)
+        while True:
+            feed = self.feeds.get(room_id)
+            if feed is None:
+                feed = self.feeds[room_id] = RoomFeed(self, room_id)
+            try:
+                await asyncio.shield(feed.joined)
+            except BaseException:
+                # Cancelled while waiting (the client left), or the join failed: a feed that
+                # nobody listens to must not stay joined.
+                self._forget_if_unused(feed)
+                raise
+            if self.feeds.get(room_id) is feed:  # not closed by its last leaver meanwhile
+                feed.subscribers.add(subscriber)
+                return feed
+
+    async def leave(self, feed, subscriber):
+        feed.subscribers.discard(subscriber)
+        if not feed.subscribers and self.feeds.get(feed.room_id) is feed:
+            del self.feeds[feed.room_id]
+            await feed.close()
+
+    def _forget_if_unused(self, feed):
+        if not feed.subscribers and self.feeds.get(feed.room_id) is feed:
+            del self.feeds[feed.room_id]
+            self._closing.add(task := asyncio.ensure_future(feed.close()))
+            task.add_done_callback(self._closing.discard)
+
+    def stats(self):
+        return {"rooms": len(self.feeds), "subscribers": sum(len(f.subscribers) for f in self.feeds.values())}
+
+
+_streams = {}  # event loop -> RoomStreams
+
+
+def room_streams():
+    loop = asyncio.get_running_loop()
+    streams = _streams.get(loop)
+    if streams is None:
+        for old in [old for old in _streams if old.is_closed()]:
+            del _streams[old]
+        streams = _streams[loop] = RoomStreams()
+    return streams
+
+
+def stats():
+    """What this process's room streams hold: rooms joined and subscriptions listening."""
+    total = {"rooms": 0, "subscribers": 0}
+    for loop, streams in list(_streams.items()):
+        if not loop.is_closed():
+            for key, value in streams.stats().items():
+                total[key] += value
+    return total
+
+
+def too_far_behind():
+    return TooFarBehind(
+        f"More than {settings.STREAM_RESUME_MAX} posts were missed: reload the room's history "
+        "(`posts` without a cursor) and subscribe again with `after` set to its newest `seq`."
+    )
+
+
+async def room_posts(room_id, after=None):
+    """The room's posts after position `after` (None: from now on), once each and in order,
+    then live, as (render key, post payload) pairs."""
+    streams = room_streams()
+    subscriber = Subscriber()
+    feed = await streams.subscribe(room_id, subscriber)  # listening before reading: nothing slips
+    try:
+        if after is None:
+            sent = feed.position
+        else:
+            sent = after
+            newest = await database_sync_to_async(selectors.room_position)(room_id)
+            if after > newest:
+                raise BadUserInput(f"`after` ({after}) is beyond the room's newest position ({newest}).")
+            if newest - after > settings.STREAM_RESUME_MAX and await database_sync_to_async(
+                selectors.missed_more_than
+            )(room_id, after, settings.STREAM_RESUME_MAX):
+                raise too_far_behind()
+            while True:
+                page = await database_sync_to_async(selectors.posts_after)(room_id, sent, PAGE)
+                for post in page:
+                    yield ("post", post["id"]), post
+                    sent = post["seq"]
+                if len(page) < PAGE:
+                    break
+        while True:
+            post = await subscriber.queue.get()
+            if post is None:
+                raise subscriber.ended
+            if post["seq"] > sent:
+                yield ("post", post["id"]), post
+                sent = post["seq"]
+    finally:
+        await streams.leave(feed, subscriber)
