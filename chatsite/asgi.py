@@ -16,6 +16,7 @@ from django.urls import path  # noqa: E402
 
 from chatsite.ws_protocol import CLOSE_BAD_REQUEST  # noqa: E402
 from posts.consumers import ChatConsumer  # noqa: E402
+from posts.embedded import CaptureServerLoop  # noqa: E402
 
 
 class BrowserOriginValidator(OriginValidator):
@@ -44,12 +45,15 @@ def close_oversized_messages_with_4400():
 
 close_oversized_messages_with_4400()
 
-application = ProtocolTypeRouter(
-    {
-        "http": django_asgi_app,
-        "websocket": BrowserOriginValidator(
-            AuthMiddlewareStack(URLRouter([path("graphql/", ChatConsumer.as_asgi())])),
-            settings.ALLOWED_HOSTS,
-        ),
-    }
+# CaptureServerLoop: the embedded pipeline starts its stages from the server's event loop.
+application = CaptureServerLoop(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            "websocket": BrowserOriginValidator(
+                AuthMiddlewareStack(URLRouter([path("graphql/", ChatConsumer.as_asgi())])),
+                settings.ALLOWED_HOSTS,
+            ),
+        }
+    )
 )

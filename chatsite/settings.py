@@ -47,8 +47,28 @@ def database_from_url(url):
             "TEST": {"NAME": f"test_{unquote(parts.path.lstrip('/'))}_{os.getpid()}"},
         }
     if parts.scheme == "sqlite":
-        return {"ENGINE": "django.db.backends.sqlite3", "NAME": parts.path or BASE_DIR / "db.sqlite3"}
+        # dj-database-url's rule: sqlite:///relative.db is relative to the current directory,
+        # sqlite:////abs/path.db is absolute (the path after the third slash).
+        if ":memory:" in (parts.netloc, parts.path.lstrip("/")):
+            return sqlite_database(":memory:")
+        path = unquote(parts.path)[1:]
+        return sqlite_database(Path(path).absolute() if path else BASE_DIR / "db.sqlite3")
     raise ValueError(f"DATABASE_URL scheme {parts.scheme!r} is not supported")
+
+
+# SQLite, however it is named: wait for the write lock rather than fail at once ("database
+# is locked"), take it when a transaction begins (no deadlock upgrading a read to a write),
+# and let readers read while a writer writes (WAL).
+SQLITE_OPTIONS = {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+
+
+def sqlite_database(path):
+    """`path`: an absolute Path, or ":memory:". The test database is `test_<name>` beside it."""
+    database = {"ENGINE": "django.db.backends.sqlite3", "NAME": path, "OPTIONS": dict(SQLITE_OPTIONS)}
+    if path != ":memory:":
+        # A file, not memory: servers started by the tests must see the test rows.
+        database["TEST"] = {"NAME": str(path.with_name(f"test_{path.name}"))}
+    return database
 
 
 DEBUG = env_bool("DEBUG", False)
@@ -120,15 +140,8 @@ ASGI_APPLICATION = "chatsite.asgi.application"
 if os.environ.get("DATABASE_URL"):
     DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
 else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": BASE_DIR / "db.sqlite3",
-            # A file, not memory: servers started by the tests must see the test rows.
-            "TEST": {"NAME": str(BASE_DIR / "test_db.sqlite3")},
-            "OPTIONS": {"timeout": 20, "transaction_mode": "IMMEDIATE"},
-        }
-    }
+    # The same as DATABASE_URL=sqlite:////<project>/db.sqlite3; tests use test_db.sqlite3.
+    DATABASES = {"default": sqlite_database(BASE_DIR / "db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

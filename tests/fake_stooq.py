@@ -20,9 +20,15 @@ SLOW = "slow.us"
 
 
 class FakeStooq:
-    def __init__(self, slow_seconds=7):
+    """`requests`: paths as they arrive; `answered`: paths once their answer is
+    about to be sent (the hang is over).
+    `slow_answer` (status, body) replaces the slow symbol's N/D answer when given."""
+
+    def __init__(self, slow_seconds=7, slow_answer=None):
         self.requests = []
+        self.answered = []
         self.slow_seconds = slow_seconds
+        self.slow_answer = slow_answer
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -33,7 +39,10 @@ class FakeStooq:
                 if code == SLOW:
                     time.sleep(fake.slow_seconds)
                 status, body = ANSWERS.get(code, (200, HEADER + f"{code.upper()},N/D,N/D,N/D,N/D,N/D,N/D,N/D\r\n"))
+                if code == SLOW and fake.slow_answer is not None:
+                    status, body = fake.slow_answer
                 data = body.encode()
+                fake.answered.append(self.path)  # before the answer leaves: no client saw it earlier
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "text/csv" if body.startswith("Symbol") else "text/html")
