@@ -1,5 +1,8 @@
 """Debian's Chromium, driven by Playwright (no browser download works here)."""
 import os
+import socket
+import struct
+import threading
 from contextlib import contextmanager
 
 import pytest
@@ -42,3 +45,91 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+class CuttableLink:
+    """A TCP relay in front of a web process, for one browser: `cut()` resets every
+    connection through it and refuses new ones, as a dropped network would (the page sees
+    its WebSocket close abnormally, 1006); `restore()` lets connections through again on the
+    same port. (Chromium's offline emulation leaves an open WebSocket up, so it can't.)"""
+
+    def __init__(self, target_port):
+        self.target = ("127.0.0.1", target_port)
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.lock = threading.Lock()
+        self.listener = None
+        self.connections = set()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def restore(self):
+        listener = socket.create_server(("127.0.0.1", self.port))  # SO_REUSEADDR: the same port again
+        listener.settimeout(0.2)
+        with self.lock:
+            self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        return self
+
+    start = restore
+
+    def cut(self):
+        with self.lock:
+            listener, self.listener = self.listener, None
+            connections, self.connections = self.connections, set()
+        if listener is not None:
+            listener.close()
+        for conn in connections:
+            self._reset(conn)
+
+    def _accept(self, listener):
+        while True:
+            with self.lock:
+                if self.listener is not listener:
+                    return
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(self.target, timeout=5)
+            except OSError:
+                self._reset(client)
+                continue
+            client.settimeout(None)
+            upstream.settimeout(None)
+            with self.lock:
+                if self.listener is not listener:  # cut meanwhile
+                    self._reset(client)
+                    self._reset(upstream)
+                    return
+                self.connections.update((client, upstream))
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source, sink):
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for conn in (source, sink):
+                with self.lock:
+                    self.connections.discard(conn)
+                self._reset(conn)
+
+    @staticmethod
+    def _reset(conn):
+        """Close with a TCP reset, not a goodbye."""
+        try:
+            conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            conn.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        conn.close()

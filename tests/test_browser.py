@@ -1,8 +1,11 @@
 """Two people in one room, in Debian's Chromium, against a started web process.
 
-One scenario, run against the embedded mode (one `web`, no broker) and against the full
-stack (RabbitMQ, the Procfile's worker and bot, another web process beside ours).
+Each scenario runs against the embedded mode (one `web`, no broker) and against the full
+stack (RabbitMQ, the Procfile's worker and bot, another web process beside ours): the whole
+chat with a restart of the web process, a reader whose own network drops (catching up with
+`postCreated(after:)`), and one away too long to be replayed (TOO_FAR_BEHIND: a reload).
 """
+import json
 import os
 import shutil
 
@@ -10,7 +13,7 @@ import pytest
 
 from accounts.services import issue_tokens, sign_up
 from rooms.services import create_room
-from tests.browser import chromium
+from tests.browser import CuttableLink, chromium
 from tests.graphql_client import CREATE_POST, PASSWORD, POSTS, OverHttp, new_username
 from tests.stack import ARTIFACTS, ROOT, Web, wait_until
 
@@ -97,6 +100,33 @@ def shown_post_ids(page):
     return page.eval_on_selector_all("#posts li.post", "items => items.map(item => Number(item.dataset.postId))")
 
 
+def shown_seqs(page):
+    """Each shown post's position in the room (data-seq), in the order the list shows them."""
+    return page.eval_on_selector_all("#posts li.post", "items => items.map(item => Number(item.dataset.seq))")
+
+
+def shown_bodies(page):
+    return page.locator("#posts li.post .body").all_inner_texts()
+
+
+def record_resumes(page):
+    """The `after` of every postCreated subscription the page sends, in order (None: live only)."""
+    page.resumes = []
+
+    def on_socket(socket):
+        def on_frame(payload):
+            try:
+                message = json.loads(payload)
+            except (TypeError, ValueError):
+                return
+            if message.get("type") == "subscribe" and "postCreated" in message["payload"]["query"]:
+                page.resumes.append(message["payload"]["variables"]["input"].get("after"))
+
+        socket.on("framesent", on_frame)
+
+    page.on("websocket", on_socket)
+
+
 def shot(page, name, mode):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}-{mode}.png"
@@ -122,6 +152,8 @@ def run_scenario(site, browser, web, room, bea, carl_token, ann_name, room_path)
 
     ann = new_page(browser, web.url, {"width": 900, "height": 760})
     bob = new_page(browser, web.url, {"width": 390, "height": 760})  # a phone
+    for page in (ann, bob):
+        record_resumes(page)
     try:
         # Ann signs up through the page; Bea logs in and is sent on to the room.
         ann.goto("/signup/")
@@ -185,6 +217,7 @@ def run_scenario(site, browser, web, room, bea, carl_token, ann_name, room_path)
             shutil.copyfile(screenshot, ROOT / "docs" / "room.png")
 
         # Our web process goes away: both pages say so, and keep trying.
+        newest_before = {page: shown_seqs(page)[-1] for page in (ann, bob)}
         port = web.port
         web.stop()
         for page in (ann, bob):
@@ -204,17 +237,21 @@ def run_scenario(site, browser, web, room, bea, carl_token, ann_name, room_path)
 
         wait_until(stored, 15, "the post made while the page was offline to be stored")
 
-        # Back on the same port: the pages reconnect and catch up, each post once.
+        # Back on the same port: the pages reconnect and catch up, each post once. Carl's
+        # post was stored before the pages subscribed again, so only the resume
+        # (postCreated with `after` = the newest seq shown) can bring it.
         site.start_web(port=port)
         for page in (ann, bob):
             connected(page)
             expect(post_locator(page, missed)).to_have_count(1)
+            assert page.resumes[-1] == newest_before[page], page.resumes
         send(bob, "Welcome back")
         for page in (ann, bob):
             expect(post_locator(page, "Welcome back")).to_have_count(1)
-            ids = shown_post_ids(page)
-            assert ids == sorted(set(ids)), f"posts out of order or twice: {ids}"
-            assert len(ids) == 5  # Ann's, the quote, Bea's markup, Carl's, Bea's welcome
+            ids, seqs = shown_post_ids(page), shown_seqs(page)
+            assert seqs == sorted(set(seqs)), f"posts out of seq order or twice: {seqs}"
+            assert len(set(ids)) == len(ids) == 5, ids  # Ann's, the quote, Bea's markup, Carl's, Bea's welcome
+            assert shown_bodies(page)[-2:] == [missed, "Welcome back"]
         expect(ann.locator("#posts li.post-error")).to_have_count(1)
         shot(ann, "caught-up", site.mode)
 
@@ -224,3 +261,127 @@ def run_scenario(site, browser, web, room, bea, carl_token, ann_name, room_path)
     finally:
         for page in (ann, bob):
             page.context.close()
+
+
+def log_in(browser, base_url, user, room_path, viewport):
+    page = new_page(browser, base_url, viewport)
+    page.goto(f"/login/?next={room_path}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"**{room_path}")
+    return page
+
+
+def test_posts_missed_while_offline_appear_once_in_order_on_reconnect(site):
+    from playwright.sync_api import expect
+
+    room = create_room(room_id=f"night-{site.mode.replace('_', '-')}", name="Night shift")
+    ann_user = sign_up(username=new_username("ann"), password=PASSWORD)
+    bea_user = sign_up(username=new_username("bea"), password=PASSWORD)
+    web = site.start_web(label="offline-web")
+    room_path = f"/rooms/{room.pk}/"
+    before = "Evening, all"
+    missed = ["Missed one: the market opened", "Missed two: Apple is up", "Missed three: and down again"]
+
+    # Bea reaches the same web process as Ann, through a link of her own that can drop.
+    link = CuttableLink(web.port).start()
+
+    with chromium() as browser:
+        ann = log_in(browser, web.url, ann_user, room_path, {"width": 900, "height": 760})
+        bea = None
+        try:
+            connected(ann)
+            send(ann, before)
+            expect(ann.locator("#posts li.post .body")).to_have_text([before])
+            # Bea opens the room after it: the server renders that post, and her page resumes from it.
+            bea = log_in(browser, link.url, bea_user, room_path, {"width": 390, "height": 760})
+            connected(bea)
+            expect(bea.locator("#posts li.post .body")).to_have_text([before])
+            assert shown_seqs(bea) == shown_seqs(ann)
+
+            # Bea's network drops: her live connection goes (the page says so) and her
+            # reconnection attempts fail, while Ann's connection stays up.
+            link.cut()
+            expect(bea.locator("#connection")).to_have_attribute("data-state", "reconnecting")
+            expect(bea.locator("#connection")).to_contain_text("Reconnecting")
+
+            # Ann posts three times, each seen on her page before the next (so seq order is send order).
+            for body in missed:
+                send(ann, body)
+                expect(post_locator(ann, body)).to_have_count(1)
+            expect(ann.locator("#posts li.post .body")).to_have_text([before, *missed])
+            # Bea, offline, has seen none of them.
+            expect(bea.locator("#posts li.post .body")).to_have_text([before])
+            expect(bea.locator("#connection")).to_have_attribute("data-state", "reconnecting")
+
+            # Her network comes back: the page reconnects and shows all three, once each, in order.
+            link.restore()
+            connected(bea)
+            expect(bea.locator("#posts li.post .body")).to_have_text([before, *missed])
+            bea.wait_for_timeout(1000)  # a late duplicate would show up by now
+            assert shown_bodies(bea) == [before, *missed]
+            seqs = shown_seqs(bea)
+            assert seqs == sorted(set(seqs)), f"DOM order is not seq order: {seqs}"
+            assert seqs == shown_seqs(ann), "positions differ between readers"
+            shot(bea, "caught-up-after-offline", site.mode)
+
+            for page in (ann, bea):
+                assert page.dialogs == [], page.dialogs
+                assert page.problems == [], page.problems
+        finally:
+            for page in (ann, bea):
+                if page is not None:
+                    page.context.close()
+            link.cut()
+
+
+def test_too_far_behind_reloads_the_newest_history_and_goes_on_live(site):
+    """Away longer than the server replays (STREAM_RESUME_MAX, 2 here): the resume is refused
+    with TOO_FAR_BEHIND, and the page shows the newest history instead, then live posts."""
+    from playwright.sync_api import expect
+
+    room = create_room(room_id=f"away-{site.mode.replace('_', '-')}", name="Long weekend")
+    ann_user = sign_up(username=new_username("ann"), password=PASSWORD)
+    bea_user = sign_up(username=new_username("bea"), password=PASSWORD)
+    site.env = {**site.env, "STREAM_RESUME_MAX": "2"}
+    web = site.start_web(label="far-behind-web")
+    room_path = f"/rooms/{room.pk}/"
+    before = "See you on Monday"
+    missed = [f"Weekend post {n}" for n in range(1, 5)]
+    link = CuttableLink(web.port).start()
+
+    with chromium() as browser:
+        ann = log_in(browser, web.url, ann_user, room_path, {"width": 900, "height": 760})
+        bea = log_in(browser, link.url, bea_user, room_path, {"width": 390, "height": 760})
+        try:
+            for page in (ann, bea):
+                connected(page)
+            send(ann, before)
+            expect(bea.locator("#posts li.post .body")).to_have_text([before])
+
+            link.cut()
+            expect(bea.locator("#connection")).to_have_attribute("data-state", "reconnecting")
+            for body in missed:
+                send(ann, body)
+                expect(post_locator(ann, body)).to_have_count(1)
+
+            link.restore()
+            connected(bea)
+            expect(bea.locator("#posts li.post .body")).to_have_text([before, *missed])
+            # Subscribed again from the newest post: what comes next arrives live, once.
+            send(ann, "Back to work")
+            expect(bea.locator("#posts li.post .body")).to_have_text([before, *missed, "Back to work"])
+            expect(bea.locator("#connection")).to_have_text("Live")
+            seqs = shown_seqs(bea)
+            assert seqs == sorted(set(seqs)) == shown_seqs(ann), seqs
+            send(bea, "Morning")  # the page is still usable for sending
+            expect(post_locator(ann, "Morning")).to_have_count(1)
+
+            for page in (ann, bea):
+                assert page.dialogs == [], page.dialogs
+                assert page.problems == [], page.problems
+        finally:
+            for page in (ann, bea):
+                page.context.close()
+            link.cut()

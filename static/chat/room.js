@@ -1,5 +1,6 @@
-// The room page: send with createPost over HTTP, receive live over graphql-transport-ws,
-// catch up with posts(after:) on every (re)connect. Text only ever goes in via textContent.
+// The room page: send with createPost over HTTP, receive over graphql-transport-ws. On every
+// (re)connect the page resumes with postCreated(after: <newest seq shown>): the server sends
+// what was missed, then the live posts, none twice. Text only ever goes in via textContent.
 (function () {
   "use strict";
 
@@ -18,7 +19,7 @@
   var sendError = document.getElementById("send-error");
   var csrfToken = form.querySelector("input[name=csrfmiddlewaretoken]").value;
 
-  var POST_FIELDS = "id roomId userId author body isBot createdAt";
+  var POST_FIELDS = "id roomId seq userId author body isBot createdAt";
   var CREATE_POST = "mutation($input: CreatePostInput!){ createPost(input:$input){ success requestId } }";
   var POSTS = "query($input: PostsInput!){ posts(input:$input){ " + POST_FIELDS + " } }";
   var POST_CREATED = "subscription($input: PostCreatedInput!){ postCreated(input:$input){ " + POST_FIELDS + " } }";
@@ -27,9 +28,6 @@
   var MIN_DELAY_MS = 500;
   var MAX_DELAY_MS = 10000;
   var ACK_TIMEOUT_MS = 5000;
-  // No acknowledgement tells us when a subscription is live on the server, so catch up a
-  // second time shortly after subscribing to cover posts made in between.
-  var SECOND_CATCH_UP_MS = 1500;
 
   // ---- rendering -------------------------------------------------------------------
 
@@ -47,13 +45,20 @@
     return node;
   }
 
-  function postId(node) {
-    return Number(node.dataset.postId);
+  // A post's position in its room: the same for every reader, increasing (gaps allowed).
+  function seqOf(node) {
+    return Number(node.dataset.seq);
   }
 
-  function lastPostId() {
-    var posts = list.querySelectorAll("li.post");
-    return posts.length ? postId(posts[posts.length - 1]) : null;
+  function shownPosts() {
+    return list.querySelectorAll("li.post");
+  }
+
+  // Where the live stream resumes: the newest position shown, 0 when nothing is shown (so
+  // posts made while the page loaded still arrive).
+  function newestSeq() {
+    var posts = shownPosts();
+    return posts.length ? seqOf(posts[posts.length - 1]) : 0;
   }
 
   function nearBottom() {
@@ -69,6 +74,7 @@
     if (post.isBot) item.classList.add("post--bot");
     else if (post.userId !== null && String(post.userId) === userId) item.classList.add("post--mine");
     item.dataset.postId = String(post.id);
+    item.dataset.seq = String(post.seq);
     var meta = el("div", "post-meta");
     meta.appendChild(el("span", "author", post.author));
     if (post.isBot) {
@@ -84,19 +90,33 @@
     return item;
   }
 
-  // Shows a post once, in id order, whatever path it came by.
+  // Shows a post once (by seq, and by id), in seq order, whatever path it came by.
   function showPost(post) {
     if (String(post.roomId) !== roomId) return;
-    var id = Number(post.id);
-    if (list.querySelector('li.post[data-post-id="' + id + '"]')) return;
+    var seq = Number(post.seq);
+    var id = String(post.id);
+    var posts = shownPosts();
+    var i = posts.length - 1;
+    while (i >= 0 && seqOf(posts[i]) > seq) i--;
+    if (i >= 0 && seqOf(posts[i]) === seq) return;
+    for (var j = 0; j < posts.length; j++) if (posts[j].dataset.postId === id) return;
     var follow = nearBottom();
-    var item = postElement(post);
-    var posts = list.querySelectorAll("li.post");
-    var next = null;
-    for (var i = posts.length - 1; i >= 0 && postId(posts[i]) > id; i--) next = posts[i];
-    list.insertBefore(item, next);
+    list.insertBefore(postElement(post), i + 1 < posts.length ? posts[i + 1] : null);
     noPosts.hidden = true;
     if (follow) scrollToBottom();
+  }
+
+  // The newest history instead of what was shown (after too long away to replay it all).
+  // Notices of failed requests stay, after the posts.
+  function replaceHistory(posts) {
+    Array.prototype.forEach.call(shownPosts(), function (node) { node.remove(); });
+    var items = document.createDocumentFragment();
+    posts.forEach(function (post) {
+      if (String(post.roomId) === roomId) items.appendChild(postElement(post));
+    });
+    list.insertBefore(items, list.firstChild);
+    noPosts.hidden = list.children.length > 0;
+    scrollToBottom();
   }
 
   // A bot error: only this user's connections receive it; it is a notice, not a post.
@@ -223,39 +243,16 @@
     if (!sendError.hidden && box.value === "") sendError.hidden = true;
   });
 
-  // ---- catching up -----------------------------------------------------------------
-
-  var catchingUp = null;
-
-  // Every post newer than the last one shown, page by page.
-  function catchUp() {
-    if (catchingUp) return catchingUp;
-    function page() {
-      var after = lastPostId();
-      var input = { roomId: roomId, limit: historyLimit };
-      if (after !== null) input.after = String(after);
-      return graphql(POSTS, { input: input }).then(function (data) {
-        data.posts.forEach(showPost);
-        if (after !== null && data.posts.length === historyLimit) return page();
-      });
-    }
-    catchingUp = page().then(
-      function () { catchingUp = null; },
-      function (failure) {
-        catchingUp = null;
-        if (window.console) console.warn("catching up failed:", failure.message);
-      }
-    );
-    return catchingUp;
-  }
-
   // ---- live connection -------------------------------------------------------------
 
   var socket = null;
   var delay = MIN_DELAY_MS;
   var retryTimer = null;
   var ackTimer = null;
-  var secondCatchUpTimer = null;
+  var reloadTimer = null;
+  var reloadDelay = MIN_DELAY_MS;
+  // The live posts subscription on this connection: { after, reloaded, delivered }.
+  var postsStream = null;
   var stopped = false;
 
   function setState(state, text) {
@@ -302,7 +299,8 @@
       if (ws !== socket) return;
       socket = null;
       clearTimeout(ackTimer);
-      clearTimeout(secondCatchUpTimer);
+      clearTimeout(reloadTimer);
+      postsStream = null;
       if (event.code === 4403) {
         stopped = true;
         setState("closed", "Not connected: your session has ended. Reload the page to log in again.");
@@ -312,26 +310,69 @@
     });
   }
 
+  // The room's posts after `after` (what was missed), then the live ones; `after` null: live
+  // only. `reloaded`: subscribed right after reloading the history.
+  function subscribePosts(after, reloaded) {
+    postsStream = { after: after, reloaded: reloaded, delivered: false };
+    var input = { roomId: roomId };
+    if (after !== null) input.after = after;
+    sendMessage({ id: "posts", type: "subscribe", payload: { query: POST_CREATED, variables: { input: input } } });
+  }
+
+  // Too many posts were missed to replay: show the newest history instead, then resume
+  // from its newest post. Retried with a growing delay while this connection lasts.
+  function reloadHistory(ws, failed) {
+    clearTimeout(reloadTimer);
+    reloadTimer = null;
+    postsStream = null;
+    setState("reconnecting", "Catching up: loading the latest posts…");
+    graphql(POSTS, { input: { roomId: roomId, limit: historyLimit } }).then(
+      function (data) {
+        if (ws !== socket) return; // the next connection resumes (and reloads) on its own
+        reloadDelay = MIN_DELAY_MS;
+        replaceHistory(data.posts);
+        var after = newestSeq();
+        // Refused again at once from the same place: the room's newest posts were removed,
+        // so no shown post is close enough to resume from. Go on with the live posts only.
+        var stuck = failed.reloaded && !failed.delivered && failed.after === after;
+        subscribePosts(stuck ? null : after, true);
+        setState("connected", "Live");
+      },
+      function (failure) {
+        if (ws !== socket) return;
+        var wait = reloadDelay;
+        reloadDelay = Math.min(reloadDelay * 2, MAX_DELAY_MS);
+        setState("reconnecting", "Could not load the latest posts: " + failure.message + " Retrying in " + Math.ceil(wait / 1000) + " s…");
+        reloadTimer = setTimeout(function () {
+          if (ws === socket) reloadHistory(ws, failed);
+        }, wait);
+      }
+    );
+  }
+
   function onMessage(message) {
     switch (message.type) {
       case "connection_ack":
         clearTimeout(ackTimer);
         delay = MIN_DELAY_MS;
+        reloadDelay = MIN_DELAY_MS;
         setState("connected", "Live");
-        sendMessage({ id: "posts", type: "subscribe", payload: { query: POST_CREATED, variables: { input: { roomId: roomId } } } });
+        subscribePosts(newestSeq(), false);
         sendMessage({ id: "errors", type: "subscribe", payload: { query: POST_ERROR } });
-        catchUp();
-        secondCatchUpTimer = setTimeout(catchUp, SECOND_CATCH_UP_MS);
         break;
       case "next":
         var data = message.payload && message.payload.data;
-        if (message.id === "posts" && data && data.postCreated) showPost(data.postCreated);
-        else if (message.id === "errors" && data && data.postError) showPostError(data.postError);
+        if (message.id === "posts" && data && data.postCreated) {
+          if (postsStream) postsStream.delivered = true;
+          showPost(data.postCreated);
+        } else if (message.id === "errors" && data && data.postError) showPostError(data.postError);
         break;
       case "error":
         var first = message.payload && message.payload[0];
+        var code = first && first.extensions && first.extensions.code;
         if (window.console) console.warn("subscription " + message.id + " failed:", first && first.message);
-        if (message.id === "posts") setState("error", "Live updates are off: " + ((first && first.message) || "the subscription failed") + ".");
+        if (message.id === "posts" && code === "TOO_FAR_BEHIND" && postsStream) reloadHistory(socket, postsStream);
+        else if (message.id === "posts") setState("error", "Live updates are off: " + ((first && first.message) || "the subscription failed") + ".");
         break;
       case "complete":
         // The server ended a stream: start over on a fresh connection.
