@@ -72,7 +72,8 @@ def request_post(*, user, room_id, body, client_id=None):
             user=user, room=room, client_id=client_id, body=body, is_command=is_command(body)
         )
         log.info("stage=createPost request_id=%s room=%s user=%s", request.request_id, room.pk, user.pk)
-        # Published inside the transaction: if the broker refuses, the request row rolls back.
+        # Full stack: published inside the transaction, so if the broker refuses, the request
+        # row rolls back. Embedded: the stage starts once this commits (posts/embedded.py).
         send_stage(
             Stage.REQUESTED,
             request_id=str(request.request_id),
