@@ -31,3 +31,4 @@ class RateLimited(ChatError):
 
 class Unavailable(ChatError):
     code = "UNAVAILABLE"
+    busy_message = "The chat is busy right now; try again in a moment (the same clientId is safe to retry)."

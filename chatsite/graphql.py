@@ -5,6 +5,7 @@ import logging
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.db import OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
@@ -13,7 +14,7 @@ from graphene_django.views import GraphQLView, HttpError
 from graphql import GraphQLError
 
 from chatsite.auth import require_user, user_from_authorization
-from chatsite.errors import ChatError
+from chatsite.errors import ChatError, Unavailable
 
 log = logging.getLogger("chatsite.graphql")
 
@@ -44,6 +45,12 @@ def format_error(error):
     if isinstance(original, ChatError):
         formatted["message"] = original.message
         code = original.code
+    elif isinstance(original, OperationalError):
+        # The database is busy or out of reach (the pool waited too long, a restart): the
+        # request stored nothing and may be retried, as with a broker that can't take it.
+        log.warning("database unavailable in %s: %r", error.path, original)
+        formatted["message"] = Unavailable.busy_message
+        code = Unavailable.code
     elif error.path is None and (original is None or isinstance(original, GraphQLError)):
         # The document or its variables are wrong: the message is about the client's input.
         code = "BAD_USER_INPUT"
@@ -96,6 +103,10 @@ class ChatGraphQLView(GraphQLView):
                 if refused is not None:
                     return refused
             return super().dispatch(request, *args, **kwargs)
+        except OperationalError as exc:  # the database is busy or away, before execution began
+            log.warning("database unavailable answering %s %s: %r", request.method, request.path, exc)
+            set_rollback()
+            return JsonResponse({"errors": [{"message": Unavailable.busy_message, "extensions": {"code": Unavailable.code}}]})
         except Exception:
             log.exception("unexpected error answering %s %s", request.method, request.path)
             set_rollback()

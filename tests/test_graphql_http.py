@@ -244,3 +244,28 @@ def test_an_unexpected_failure_in_execution_answers_internal_server_error_withou
     assert error == {"message": "Internal server error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
     assert "hunter2" not in response.content.decode()
     assert "hunter2" in graphql_log.text
+
+
+# Overload: the database can't give a connection in time (the pool's wait ran out).
+
+
+def test_a_database_that_cannot_answer_in_time_is_unavailable_not_a_500(client, general, monkeypatch):
+    from django.db import OperationalError
+
+    from posts import services
+    from tests.graphql_client import CREATE_POST, InProcess, sign_up
+
+    token, _, _ = sign_up(InProcess(client))
+
+    def busy(**kwargs):
+        raise OperationalError("couldn't get a connection after 5.00 sec")
+
+    monkeypatch.setattr(services, "request_post", busy)
+    response = post_json(
+        client,
+        {"query": CREATE_POST, "variables": {"input": {"roomId": "general", "body": "hi", "clientId": "c1"}}},
+        HTTP_AUTHORIZATION=f"Bearer {token}",
+    )
+    [error] = graphql_errors(response, 200)
+    assert error["extensions"]["code"] == "UNAVAILABLE"
+    assert "connection" not in error["message"] and "clientId" in error["message"]
