@@ -28,19 +28,34 @@ class BrowserOriginValidator(OriginValidator):
 
 
 def close_oversized_messages_with_4400():
-    """Under daphne, messages over its --websocket-max-message-size (1 MiB by default) never
-    reach the consumer: autobahn drops the TCP connection (the client sees 1006). The
-    contract's 4400 must hold for every frame over 64 KB, so they close with 4400 instead,
-    through autobahn's hook for exactly this (the rest of the message is still discarded)."""
+    """Messages over the server's own limit never reach the consumer (which closes with 4400
+    for anything over 64 KB): daphne's autobahn drops the TCP connection (the client sees
+    1006), uvicorn's websockets closes with 1009. The contract's 4400 must hold for every
+    frame over 64 KB, so they close with 4400 instead, through each library's hook for
+    exactly this (the rest of the message is still discarded)."""
     ws_protocol = sys.modules.get("daphne.ws_protocol")
-    if ws_protocol is None:  # another server
-        return
+    if ws_protocol is not None:
 
-    def refuse(self, msg_size, max_msg_size, reason):
-        self.failByDrop = False  # send a close frame rather than drop the TCP connection
-        self._fail_connection(*CLOSE_BAD_REQUEST)
+        def refuse(self, msg_size, max_msg_size, reason):
+            self.failByDrop = False  # send a close frame rather than drop the TCP connection
+            self._fail_connection(*CLOSE_BAD_REQUEST)
 
-    ws_protocol.WebSocketProtocol._max_message_size_exceeded = refuse
+        ws_protocol.WebSocketProtocol._max_message_size_exceeded = refuse
+
+    # uvicorn's `--ws websockets-sansio`: a message over --ws-max-size makes the websockets
+    # protocol fail the connection with 1009; the contract says 4400.
+    sansio = sys.modules.get("uvicorn.protocols.websockets.websockets_sansio_impl")
+    if sansio is not None and not getattr(sansio.ServerProtocol, "closes_oversize_with_4400", False):
+
+        class ServerProtocol(sansio.ServerProtocol):
+            closes_oversize_with_4400 = True
+
+            def fail(self, code, reason=""):
+                if code == 1009:  # CloseCode.MESSAGE_TOO_BIG
+                    code, reason = CLOSE_BAD_REQUEST
+                return super().fail(code, reason)
+
+        sansio.ServerProtocol = ServerProtocol
 
 
 close_oversized_messages_with_4400()

@@ -1,5 +1,6 @@
 """The post rules, in one place: createPost and every pipeline stage call these."""
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -20,6 +21,8 @@ from rooms.selectors import find_room
 log = logging.getLogger("posts.pipeline")
 
 CLIENT_ID_MAX_LENGTH = 100
+# How long a stage waits for createPost's transaction to commit the request it carries.
+REQUEST_COMMIT_WAIT_SECONDS = 5
 
 
 def validate_body(body):
@@ -137,6 +140,10 @@ def accept_post(*, request_id, room_id, user_id, body):
         if author is None:
             log.warning("stage=%s request_id=%s dropped: user %s is gone", Stage.ACCEPTED, request_id, user_id)
             return None
+        request_number = _committed_request_number(request_id)
+        if request_number is None:
+            log.warning("stage=%s request_id=%s dropped: createPost never committed it", Stage.ACCEPTED, request_id)
+            return None
     with transaction.atomic():
         # `no_key`, as for the user's row in request_post: new requests' foreign-key checks on
         # the room don't wait for this lock, nor deadlock with it.
@@ -152,7 +159,7 @@ def accept_post(*, request_id, room_id, user_id, body):
             return stored
         batch = [(str(request_id), body)]
         if user_id is not None:
-            batch[:0] = [(str(rid), text) for rid, text in _senders_earlier_posts(request_id, room_id, user_id)]
+            batch[:0] = [(str(rid), text) for rid, text in _senders_earlier_posts(request_number, room_id, user_id)]
         posts = Post.objects.bulk_create(
             Post(
                 room_id=room_id,
@@ -178,15 +185,26 @@ def accept_post(*, request_id, room_id, user_id, body):
     return posts[-1]
 
 
-def _senders_earlier_posts(request_id, room_id, user_id):
+def _committed_request_number(request_id):
+    """The request's number once createPost's transaction has committed it, or None.
+
+    createPost publishes inside its transaction (so a refused publish stores nothing), so
+    this stage can run a moment before that commit: wait for the row. A request that never
+    appears was rolled back after its message left, and is not stored."""
+    deadline = time.monotonic() + REQUEST_COMMIT_WAIT_SECONDS
+    while True:
+        number = PostRequest.objects.filter(request_id=request_id).values_list("id", flat=True).first()
+        if number is not None or time.monotonic() > deadline:
+            return number
+        time.sleep(0.005)
+
+
+def _senders_earlier_posts(request_number, room_id, user_id):
     """(request id, body) of the sender's plain posts in this room requested before this one
     and not stored yet, oldest first."""
-    this = PostRequest.objects.filter(request_id=request_id).values_list("id", flat=True).first()
-    if this is None:
-        return []
     return list(
         PostRequest.objects.filter(
-            user_id=user_id, room_id=room_id, state=PostRequest.State.PENDING, is_command=False, id__lt=this
+            user_id=user_id, room_id=room_id, state=PostRequest.State.PENDING, is_command=False, id__lt=request_number
         )
         .order_by("id")
         .values_list("request_id", "body")

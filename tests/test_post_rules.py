@@ -1,0 +1,89 @@
+"""The storing rules of `new.post.accepted`, called as the stage calls them, without a broker."""
+import uuid
+
+import pytest
+from django.contrib.auth import get_user_model
+
+from posts import services
+from posts.models import Post, PostRequest
+from rooms.models import Room
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def ann(general):
+    return get_user_model().objects.create_user(username="ann")
+
+
+def requested(user, body, room="general"):
+    """A request as createPost records it, before the pipeline stores it."""
+    return PostRequest.objects.create(user=user, room_id=room, body=body, is_command=services.is_command(body))
+
+
+def accept(request):
+    return services.accept_post(
+        request_id=str(request.request_id), room_id=request.room_id, user_id=request.user_id, body=request.body
+    )
+
+
+def positions(room="general"):
+    return list(Post.objects.filter(room_id=room).order_by("seq").values_list("body", "seq"))
+
+
+def test_posts_take_the_next_position_of_their_room(ann):
+    Room.objects.create(id="other", name="Other")
+    accept(requested(ann, "one"))
+    accept(requested(ann, "elsewhere", room="other"))
+    accept(requested(ann, "two"))
+    assert positions() == [("one", 1), ("two", 2)]
+    assert positions("other") == [("elsewhere", 1)]
+    assert Room.objects.get(pk="general").last_seq == 2
+
+
+def test_a_senders_earlier_post_still_in_the_pipeline_is_stored_first(ann):
+    first, second = requested(ann, "sent first"), requested(ann, "sent second")
+    accept(second)  # the second's stage ran first (another worker)
+    assert positions() == [("sent first", 1), ("sent second", 2)]
+    assert accept(first).seq == 1  # its own stage then finds it stored
+    assert Post.objects.count() == 2
+    assert set(PostRequest.objects.values_list("state", flat=True)) == {PostRequest.State.STORED}
+
+
+def test_commands_and_failed_requests_are_not_pulled_forward(ann):
+    command, failed, post = requested(ann, "/stock=aapl.us"), requested(ann, "lost"), requested(ann, "kept")
+    PostRequest.objects.filter(pk=failed.pk).update(state=PostRequest.State.FAILED)
+    accept(post)
+    assert positions() == [("kept", 1)]
+    assert PostRequest.objects.get(pk=command.pk).state == PostRequest.State.PENDING
+
+
+def test_a_stage_run_twice_stores_the_post_once(ann):
+    request = requested(ann, "twice")
+    assert accept(request).pk == accept(request).pk
+    assert positions() == [("twice", 1)]
+
+
+def test_a_request_createpost_never_committed_is_not_stored(ann, monkeypatch):
+    monkeypatch.setattr(services, "REQUEST_COMMIT_WAIT_SECONDS", 0.05)
+    ghost = PostRequest(user=ann, room_id="general", body="rolled back")  # never saved
+    assert services.accept_post(request_id=str(ghost.request_id), room_id="general", user_id=ann.pk, body="x") is None
+    assert not Post.objects.exists()
+
+
+def test_the_bots_reply_takes_the_next_position(ann):
+    command = requested(ann, "/stock=aapl.us")
+    accept(requested(ann, "before the quote"))
+    quote = services.accept_post(request_id=str(command.request_id), room_id="general", user_id=None, body="quote")
+    assert (quote.author, quote.is_bot, quote.seq) == ("StockBot", True, 2)
+    assert PostRequest.objects.get(pk=command.pk).state == PostRequest.State.STORED
+
+
+def test_storing_announces_each_post_after_commit_in_order(ann, django_capture_on_commit_callbacks, monkeypatch):
+    announced = []
+    monkeypatch.setattr(services.fanout, "post_created", lambda *, post, request_id: announced.append(post["seq"]))
+    first, second = requested(ann, "a"), requested(ann, "b")
+    with django_capture_on_commit_callbacks(execute=True):
+        accept(second)
+    assert announced == [1, 2]
+    assert str(uuid.UUID(str(second.request_id))) == str(Post.objects.get(seq=2).request_id)
