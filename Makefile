@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install migrate clean
+.PHONY: run test install migrate clean bench
 
 $(BIN)/.installed: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,15 +17,21 @@ install: $(BIN)/.installed
 migrate: install
 	env -u AMQP_URL $(BIN)/python manage.py migrate --noinput
 
-# The embedded default: SQLite, no broker, tasks and fan-out in the one web process.
+# The embedded default: SQLite, no broker, tasks and fan-out in the one web process,
+# served by the Procfile's own `web` command (on 127.0.0.1 only).
 run: install
 	env -u AMQP_URL $(BIN)/python manage.py migrate --noinput
-	env -u AMQP_URL PATH="$(CURDIR)/$(BIN):$$PATH" daphne -b 127.0.0.1 -p $(PORT) --websocket-max-message-size 65536 chatsite.asgi:application
+	env -u AMQP_URL HOST=127.0.0.1 PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" bash -c "exec $$(sed -n 's/^web: //p' Procfile)"
 
 # Full-stack tests run when AMQP_URL (and DATABASE_URL for PostgreSQL) are set; see .ci/run.
 test: install
 	SECRET_KEY="$${SECRET_KEY:-test-only-secret-key-that-is-long-enough}" PATH="$(CURDIR)/$(BIN):$$PATH" \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The benchmark (bench/README.md): the Procfile's processes on a database and vhost of their
+# own, driven by real clients; a table, then one JSON line. `make bench BENCH_ARGS=--help`.
+bench: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles test-artifacts .pytest_cache

@@ -1,6 +1,5 @@
 """HTTP goes to Django; the WebSocket at /graphql/ goes to the GraphQL consumer."""
 import os
-import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
@@ -13,6 +12,8 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
+from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol  # noqa: E402
+from websockets.server import ServerProtocol  # noqa: E402
 
 from chatsite.ws_protocol import CLOSE_BAD_REQUEST  # noqa: E402
 from posts.consumers import ChatConsumer  # noqa: E402
@@ -27,35 +28,38 @@ class BrowserOriginValidator(OriginValidator):
         return parsed_origin is None or super().valid_origin(parsed_origin)
 
 
+CLOSE_AFTER_FAILURE_SECONDS = 1
+
+
 def close_oversized_messages_with_4400():
-    """Messages over the server's own limit never reach the consumer (which closes with 4400
-    for anything over 64 KB): daphne's autobahn drops the TCP connection (the client sees
-    1006), uvicorn's websockets closes with 1009. The contract's 4400 must hold for every
-    frame over 64 KB, so they close with 4400 instead, through each library's hook for
-    exactly this (the rest of the message is still discarded)."""
-    ws_protocol = sys.modules.get("daphne.ws_protocol")
-    if ws_protocol is not None:
+    """A message over uvicorn's --ws-max-size never reaches the consumer (which closes with
+    4400 for anything over 64 KB): the websockets protocol fails the connection with 1009.
+    The contract's 4400 must hold for every frame over 64 KB, so a server connection of this
+    process closes with 4400 instead (the rest of the message is still discarded). Patched on
+    websockets' own class, whatever imported it first."""
+    if getattr(ServerProtocol, "closes_oversize_with_4400", False):
+        return
+    fail = ServerProtocol.fail
 
-        def refuse(self, msg_size, max_msg_size, reason):
-            self.failByDrop = False  # send a close frame rather than drop the TCP connection
-            self._fail_connection(*CLOSE_BAD_REQUEST)
+    def fail_with_4400(self, code, reason=""):
+        if code == 1009:  # CloseCode.MESSAGE_TOO_BIG
+            code, reason = CLOSE_BAD_REQUEST
+        return fail(self, code, reason)
 
-        ws_protocol.WebSocketProtocol._max_message_size_exceeded = refuse
+    ServerProtocol.fail = fail_with_4400
+    ServerProtocol.closes_oversize_with_4400 = True
 
-    # uvicorn's `--ws websockets-sansio`: a message over --ws-max-size makes the websockets
-    # protocol fail the connection with 1009; the contract says 4400.
-    sansio = sys.modules.get("uvicorn.protocols.websockets.websockets_sansio_impl")
-    if sansio is not None and not getattr(sansio.ServerProtocol, "closes_oversize_with_4400", False):
+    # uvicorn then closes the TCP connection at once; a client still sending the rest of its
+    # message gets a reset, which can destroy the close frame before it is read (1006, not
+    # 4400). Keep discarding what it sends for a moment, so it reads the close frame first.
+    def fail_connection_after_close_frame(self):
+        code, reason = self.conn.close_sent.code, self.conn.close_sent.reason
+        self.queue.put_nowait({"type": "websocket.disconnect", "code": code, "reason": reason})
+        self.transport.write(b"".join(self.conn.data_to_send()))
+        self.close_sent = True
+        self.close_timer = self.loop.call_later(CLOSE_AFTER_FAILURE_SECONDS, self.transport.close)
 
-        class ServerProtocol(sansio.ServerProtocol):
-            closes_oversize_with_4400 = True
-
-            def fail(self, code, reason=""):
-                if code == 1009:  # CloseCode.MESSAGE_TOO_BIG
-                    code, reason = CLOSE_BAD_REQUEST
-                return super().fail(code, reason)
-
-        sansio.ServerProtocol = ServerProtocol
+    WebSocketsSansIOProtocol.handle_parser_exception = fail_connection_after_close_frame
 
 
 close_oversized_messages_with_4400()

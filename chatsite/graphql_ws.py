@@ -321,9 +321,13 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             return await self._finish_with_errors(op_id, stream.errors)
         used = render_variables(document, operation)
         shape = (query, json.dumps({k: v for k, v in variables.items() if k in used}, sort_keys=True), operation_name)
+        # The hot path, once per event and subscriber: a shared rendering, one string
+        # concatenation, one call to the server's send.
+        prefix, send = self.next_prefix(op_id), self.base_send
         try:
             async for key, root in stream:
-                await self.send_next(op_id, render_event((key, *shape), document, root, variables, operation_name, context))
+                payload = render_event((key, shape), document, root, variables, operation_name, context)
+                await send({"type": "websocket.send", "text": prefix + payload + "}"})
         except ChatError as error:  # the stream ended for a reason the client can act on
             return await self._finish_with_errors(op_id, [GraphQLError(error.message, original_error=error)])
         finally:
@@ -349,9 +353,13 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         if self.operations.pop(op_id, None) is not None:
             await self.send_json({"type": "complete", "id": op_id})
 
-    async def send_next(self, op_id, payload_json):
+    def next_prefix(self, op_id):
+        """A result message up to its payload: `next` (graphql-transport-ws) or `data` (legacy)."""
         kind = "next" if self.protocol == TRANSPORT_WS else "data"
-        await self.send(text_data=f'{{"type":"{kind}","id":{json.dumps(op_id)},"payload":{payload_json}}}')
+        return f'{{"type":"{kind}","id":{json.dumps(op_id)},"payload":'
+
+    async def send_next(self, op_id, payload_json):
+        await self.send(text_data=self.next_prefix(op_id) + payload_json + "}")
 
     # --- the channel layer ---
 

@@ -97,7 +97,6 @@ STOOQ_API_KEY = os.environ.get("STOOQ_API_KEY", "")
 STOOQ_TIMEOUT_SECONDS = 5
 
 INSTALLED_APPS = [
-    "daphne",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

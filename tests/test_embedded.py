@@ -40,7 +40,7 @@ def slow_stooq():
 
 
 def embedded_env(stack_env, stooq, **extra):
-    """The environment `make run` gives daphne: no AMQP_URL."""
+    """The environment `make run` gives the web server: no AMQP_URL."""
     env = {k: v for k, v in stack_env.items() if k != "AMQP_URL"}
     return {**env, "STOOQ_URL": stooq.url, **extra}
 

@@ -331,7 +331,7 @@ def test_frame_over_64_kb_closes_4400(quiet_web, alice):
 
 @pytest.mark.parametrize("size", [2 * 1024 * 1024], ids=["2MiB"])
 def test_frame_over_the_servers_own_limit_also_closes_4400(quiet_web, alice, size):
-    """daphne refuses messages over its own --websocket-max-message-size (1 MiB) before the
+    """The server (uvicorn, --ws-max-size) refuses messages over its own limit before the
     consumer sees them; the contract's code must hold there too."""
     with Socket(quiet_web.ws_url, max_size=None) as socket:
         socket.init(alice[0])
