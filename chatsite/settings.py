@@ -188,6 +188,9 @@ REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": []}
 # --- The chat's rules, defined once ---
 POST_MAX_LENGTH = 2000
 BOT_AUTHOR = "StockBot"
+# Past this many messages waiting on the `posts` queue, createPost answers UNAVAILABLE
+# (retry later with the same clientId) instead of queueing posts for minutes. 0: no limit.
+PIPELINE_MAX_BACKLOG = int(os.environ.get("PIPELINE_MAX_BACKLOG", "500"))
 # A deployment (or the benchmark) may change the numbers; the rules stay the same.
 RATE_LIMIT_POSTS = int(os.environ.get("RATE_LIMIT_POSTS", "10"))
 RATE_LIMIT_WINDOW_SECONDS = float(os.environ.get("RATE_LIMIT_WINDOW_SECONDS", "5"))

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from chatsite.auth import require_user
 from chatsite.errors import BadUserInput, Forbidden, RateLimited
-from posts import fanout
+from posts import fanout, pipeline
 from posts.models import Post, PostRequest
 from posts.pipeline import send_stage
 from posts.stages import Stage
@@ -55,6 +55,7 @@ def request_post(*, user, room_id, body, client_id=None):
     client_id = (client_id or "").strip() or None
     if client_id and len(client_id) > CLIENT_ID_MAX_LENGTH:
         raise BadUserInput(f"clientId can have at most {CLIENT_ID_MAX_LENGTH} characters.")
+    pipeline.admit()
 
     with transaction.atomic():
         # Lock the user's row: one user's requests are counted (and numbered) one at a time,

@@ -254,3 +254,31 @@ def test_a_worker_killed_mid_stream_loses_no_post_and_stores_none_twice(full_sta
     time.sleep(1)  # a redelivered duplicate would land now
     assert Post.objects.count() == 60
     assert sorted(Post.objects.values_list("body", flat=True)) == sorted(f"burst {n}" for n in range(60))
+
+
+def test_past_the_backlog_limit_createpost_is_unavailable_and_nothing_accepted_is_lost(full_stack, general, stack_env):
+    """Overload is answered, not queued for minutes: with no worker taking posts, the queue
+    grows past PIPELINE_MAX_BACKLOG and createPost answers UNAVAILABLE (HTTP 200, quickly);
+    every post it accepted is stored once a worker is back."""
+    full_stack.posts_worker.kill()
+    guarded = Web({**stack_env, "AMQP_URL": full_stack.amqp_url, "PIPELINE_MAX_BACKLOG": "3"}, label="web-backlog").start()
+    try:
+        guarded.wait_ready()
+        gql = OverHttp(guarded.url)
+        token, _, _ = sign_up(gql)
+        outcomes = {}
+        for n in range(8):
+            result = gql(CREATE_POST, {"input": {"roomId": "general", "body": f"queued {n}"}}, token=token)
+            outcomes[n] = result["data"]["createPost"]["requestId"] if "errors" not in result else error_code(result)
+            time.sleep(0.3)  # longer than the backlog's cache: each post sees the queue as it is
+        accepted = {n: rid for n, rid in outcomes.items() if rid != "UNAVAILABLE"}
+        assert set(outcomes.values()) - set(accepted.values()) == {"UNAVAILABLE"}, outcomes
+        assert 3 <= len(accepted) <= 5, outcomes
+        assert max(accepted) < min(n for n in outcomes if n not in accepted), "refusals start at the limit"
+    finally:
+        guarded.stop()
+        full_stack.posts_worker = full_stack.worker("worker")
+        full_stack.posts_worker.wait_ready()
+    wait_until(lambda: Post.objects.count() == len(accepted), 30, "every accepted post")
+    time.sleep(1)
+    assert sorted(Post.objects.values_list("body", flat=True)) == sorted(f"queued {n}" for n in accepted)
