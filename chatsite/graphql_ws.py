@@ -5,8 +5,8 @@ the connection, runs queries, mutations and subscriptions against the schema, an
 each event of a subscription once per event, query shape and process, shared by every
 subscriber (`render_event`). Subscription resolvers return async iterables of
 (render key, root value) pairs; `info.context.listen(group)` is one such iterable, fed by the
-channel layer messages that carry that `group`. A message of type `connection.close` closes
-every connection of its group with its `code`.
+channel layer messages of that `group` (joined once per process, chatsite.groups). A message
+of type `connection.close` closes every connection of its group with its `code`.
 """
 import asyncio
 import json
@@ -37,6 +37,7 @@ from graphql.language import Visitor, visit
 from chatsite.auth import require_user, user_from_authorization
 from chatsite.errors import ChatError
 from chatsite.graphql import format_error
+from chatsite.groups import process_groups
 from chatsite.schema import schema
 from chatsite.ws_protocol import (
     CLOSE_BAD_REQUEST,
@@ -53,7 +54,6 @@ from chatsite.ws_protocol import (
 log = logging.getLogger("chatsite.graphql_ws")
 
 KEEPALIVE_SECONDS = 15
-GROUP_TIMEOUT_SECONDS = 10
 
 
 class BadFrame(Exception):
@@ -146,7 +146,19 @@ def _fresh_user(user):
 
 
 class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
-    """One connection. Subclasses name the groups a connection joins for its user."""
+    """One connection. Subclasses name the groups a connection joins for its user.
+
+    A connection has no channel layer channel of its own: the groups it listens to are
+    joined once per process (chatsite.groups), which calls it with their messages."""
+
+    channel_layer_alias = "no channel per connection"  # not a configured layer: none
+
+    def _handlers(self):
+        return {
+            "websocket.connect": self.websocket_connect,
+            "websocket.receive": self.websocket_receive,
+            "websocket.disconnect": self.websocket_disconnect,
+        }
 
     def connection_groups(self, user):
         return []
@@ -174,17 +186,22 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         self.listeners.clear()
         self.own_groups = []
         for group in groups:
-            await self._leave(group)
+            process_groups().discard(group, self._group_message)
 
     async def dispatch(self, message):
-        # Layer messages go straight to the listeners of their group: no per-message handler
-        # lookup, and none of Channels' per-message database clean-up (a thread hop each).
-        kind = message.get("type", "")
-        if kind.startswith("websocket."):
-            return await super().dispatch(message)
-        if kind == CONNECTION_CLOSE:
+        # Straight to the handler: none of Channels' per-message database clean-up (a thread
+        # hop per frame); the operations that touch the database clean up themselves.
+        handler = self._handlers().get(message["type"])
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
+
+    def _group_message(self, message):
+        """A message of one of this connection's groups (called by chatsite.groups)."""
+        if message.get("type") == CONNECTION_CLOSE:
             log.info("websocket closed by %s (code %s)", message.get("group"), message.get("code"))
-            return await self.close(code=message.get("code", CLOSE_FORBIDDEN[0]))
+            self._closing = asyncio.ensure_future(self.close(code=message.get("code", CLOSE_FORBIDDEN[0])))
+            return
         for queue in self.listeners.get(message.get("group"), ()):
             queue.put_nowait(message)
 
@@ -244,9 +261,8 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         self.acknowledged = True
         self.init_timer.cancel()
         self.own_groups = list(self.connection_groups(self.user))
-        async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
-            for group in self.own_groups:
-                await self.channel_layer.group_add(group, self.channel_name)
+        for group in self.own_groups:
+            await process_groups().join(group, self._group_message)
         await self.send_json({"type": "connection_ack"})
         if self.protocol == LEGACY_WS:
             self.keepalive = asyncio.ensure_future(self._keep_alive())
@@ -288,6 +304,9 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             await self._run(op_id, payload)
         except asyncio.CancelledError:
             raise
+        except OSError:
+            # The client went away mid-send (uvicorn's ClientDisconnected): disconnect cleans up.
+            self.operations.pop(op_id, None)
         except Exception:
             log.exception("operation %s failed", op_id)
             await self._finish_with_errors(op_id, [GraphQLError("Internal server error.", original_error=RuntimeError())])
@@ -368,31 +387,17 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         subscription. The connection's own groups are joined already."""
         queue = asyncio.Queue()
         listeners = self.listeners.setdefault(group, set())
+        first = not listeners
         listeners.add(queue)
         try:
-            if group not in self.own_groups:
-                # Every subscription joins (joining twice is harmless): an earlier one of this
-                # group may have been cancelled halfway through its join.
-                async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
-                    await self.channel_layer.group_add(group, self.channel_name)
-            # asgiref's sync_to_async (and 3.11's wait_for) return normally when the task is
-            # cancelled while the thread runs; such an operation must not start waiting for
-            # events, or `complete` and disconnect would wait for it forever.
-            if asyncio.current_task().cancelling():
-                raise asyncio.CancelledError
+            if first and group not in self.own_groups:
+                await process_groups().join(group, self._group_message)
             while True:
                 message = await queue.get()
                 yield (message["type"], message.get("request_id")), message
         finally:
             listeners.discard(queue)
-            if not listeners:
-                self.listeners.pop(group, None)
+            if not listeners and self.listeners.get(group) is listeners:
+                del self.listeners[group]
                 if group not in self.own_groups:  # the connection stays in its own groups
-                    await self._leave(group)
-
-    async def _leave(self, group):
-        try:
-            async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
-                await self.channel_layer.group_discard(group, self.channel_name)
-        except TimeoutError:
-            log.warning("group_discard %s timed out", group)
+                    process_groups().discard(group, self._group_message)

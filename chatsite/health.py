@@ -6,6 +6,7 @@ from channels.layers import get_channel_layer
 from django.http import JsonResponse
 
 from chatsite.auth import user_from_authorization
+from chatsite import groups
 from chatsite.errors import ChatError
 from posts import stream as room_streams
 
@@ -32,5 +33,6 @@ async def healthz(request):
     if await sync_to_async(_is_staff)(request):
         body["group_memberships"] = group_memberships(get_channel_layer())
         body["asyncio_tasks"] = len(asyncio.all_tasks())
+        body["process_groups"] = groups.stats()
         body["room_streams"] = room_streams.stats()
     return JsonResponse(body)

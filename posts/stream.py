@@ -1,7 +1,7 @@
 """A room's posts as one ordered, resumable stream, for the subscriptions of one web process.
 
-Each web process joins a room's group once (not once per subscriber) with a channel of its
-own, and keeps the room's position: the newest `seq` it has handed on. Group messages come
+Each web process joins a room's group once (not once per subscriber, see chatsite.groups),
+and keeps the room's position: the newest `seq` it has handed on. Group messages come
 at most once and, from several workers, in any order, so the database is the record:
 
 - a post at the next position goes straight to the room's subscribers;
@@ -20,18 +20,28 @@ import logging
 from contextlib import suppress
 
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.conf import settings
 
 from chatsite.errors import BadUserInput, ChatError
+from chatsite.groups import process_groups
 from posts import selectors
 from posts.events import PAYLOAD_KEY, room_group
 from posts.stages import Event
 
 log = logging.getLogger("posts.stream")
 
-GROUP_TIMEOUT_SECONDS = 10
 PAGE = 200
+POST = PAYLOAD_KEY[Event.POST_CREATED]
+
+
+READ_TIMEOUT_SECONDS = 10
+
+
+async def read(selector, *args):
+    """A database read on a thread, bounded: a stream never waits for ever on the database
+    (a stuck read raises TimeoutError, which the caller logs and retries or reports)."""
+    async with asyncio.timeout(READ_TIMEOUT_SECONDS):
+        return await database_sync_to_async(selector)(*args)
 
 
 class TooFarBehind(ChatError):
@@ -67,10 +77,9 @@ class RoomFeed:
         self.pump = None
 
     async def _join(self):
-        async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
-            await self.streams.layer.group_add(self.group, self.streams.channel)
+        await process_groups().join(self.group, self.receive)
         # Read after joining: every later post reaches us as a message or through a gap.
-        self.position = await database_sync_to_async(selectors.room_position)(self.room_id)
+        self.position = await read(selectors.room_position, self.room_id)
         self.pump = asyncio.ensure_future(self._run())
         log.info("room stream %s: joined at seq %s", self.room_id, self.position)
 
@@ -100,12 +109,12 @@ class RoomFeed:
     async def _catch_up(self, newest):
         """Hand on, from the database, every post after our position (up to `newest`)."""
         if newest is None:
-            newest = await database_sync_to_async(selectors.room_position)(self.room_id)
+            newest = await read(selectors.room_position, self.room_id)
             if newest <= self.position:
                 return
-        if newest - self.position > settings.STREAM_RESUME_MAX and await database_sync_to_async(
-            selectors.missed_more_than
-        )(self.room_id, self.position, settings.STREAM_RESUME_MAX):
+        if newest - self.position > settings.STREAM_RESUME_MAX and await read(
+            selectors.missed_more_than, self.room_id, self.position, settings.STREAM_RESUME_MAX
+        ):
             # Far behind (a long broker outage): everyone here reloads instead of replaying.
             log.warning("room stream %s: %s positions behind, subscribers told to reload", self.room_id, newest - self.position)
             for subscriber in list(self.subscribers):
@@ -114,7 +123,7 @@ class RoomFeed:
             return
         log.info("room stream %s: catching up from seq %s to %s", self.room_id, self.position, newest)
         while self.position < newest:
-            page = await database_sync_to_async(selectors.posts_after)(self.room_id, self.position, PAGE)
+            page = await read(selectors.posts_after, self.room_id, self.position, PAGE)
             if not page:
                 self.position = newest  # gaps in positions (a removed post): nothing to hand on
                 break
@@ -126,8 +135,10 @@ class RoomFeed:
         for subscriber in self.subscribers:
             subscriber.put(post)
 
-    def receive(self, post):
-        self.inbox.put_nowait(post)
+    def receive(self, message):
+        """A group message of the room (see chatsite.groups)."""
+        if message.get("type") == Event.POST_CREATED and isinstance(message.get(POST), dict):
+            self.inbox.put_nowait(message[POST])
 
     async def close(self):
         log.info("room stream %s: left", self.room_id)
@@ -136,42 +147,18 @@ class RoomFeed:
                 task.cancel()
                 with suppress(BaseException):
                     await task
-        try:
-            async with asyncio.timeout(GROUP_TIMEOUT_SECONDS):
-                await self.streams.layer.group_discard(self.group, self.streams.channel)
-        except TimeoutError:
-            log.warning("room stream %s: group_discard timed out", self.room_id)
+        process_groups().discard(self.group, self.receive)
 
 
 class RoomStreams:
-    """The room feeds of one process (one event loop) and the channel they listen on."""
+    """The room feeds of one process (one event loop)."""
 
     def __init__(self):
-        self.layer = get_channel_layer()
-        self.channel = None
         self.feeds = {}
         self._closing = set()  # feeds closing in the background, held so they finish
-        self.started = asyncio.ensure_future(self._start())
-        self.reader = None
-
-    async def _start(self):
-        self.channel = await self.layer.new_channel("rooms.")
-        self.reader = asyncio.ensure_future(self._read())
-
-    async def _read(self):
-        while True:
-            message = await self.layer.receive(self.channel)
-            if message.get("type") != Event.POST_CREATED:
-                continue
-            post = message.get(PAYLOAD_KEY[Event.POST_CREATED])
-            feed = self.feeds.get(post["room_id"]) if isinstance(post, dict) else None
-            if feed is not None:
-                feed.receive(post)
 
     async def subscribe(self, room_id, subscriber):
         """The room's feed, joined, with `subscriber` among its listeners."""
-        # Shielded: a subscription cancelled while it waits must not cancel the shared work.
-        await asyncio.shield(self.started)
         while True:
             feed = self.feeds.get(room_id)
             if feed is None:
@@ -244,15 +231,15 @@ async def room_posts(room_id, after=None):
             sent = feed.position
         else:
             sent = after
-            newest = await database_sync_to_async(selectors.room_position)(room_id)
+            newest = await read(selectors.room_position, room_id)
             if after > newest:
                 raise BadUserInput(f"`after` ({after}) is beyond the room's newest position ({newest}).")
-            if newest - after > settings.STREAM_RESUME_MAX and await database_sync_to_async(
-                selectors.missed_more_than
-            )(room_id, after, settings.STREAM_RESUME_MAX):
+            if newest - after > settings.STREAM_RESUME_MAX and await read(
+                selectors.missed_more_than, room_id, after, settings.STREAM_RESUME_MAX
+            ):
                 raise too_far_behind()
             while True:
-                page = await database_sync_to_async(selectors.posts_after)(room_id, sent, PAGE)
+                page = await read(selectors.posts_after, room_id, sent, PAGE)
                 for post in page:
                     yield ("post", post["id"]), post
                     sent = post["seq"]

@@ -122,9 +122,10 @@ def health(web, staff_token):
 
 def listening(body):
     """What a process listens to: each connection's own group, plus one per subscription to a
-    room (a process joins a room's group once, for all its subscriptions to it)."""
+    room (a process joins each group once, for all its listeners, and a room's stream is one
+    listener for all its subscriptions)."""
     streams = body["room_streams"]
-    return body["group_memberships"] - streams["rooms"] + streams["subscribers"]
+    return body["process_groups"]["listeners"] - streams["rooms"] + streams["subscribers"]
 
 
 def wait_memberships(web, staff_token, count, timeout=10):
