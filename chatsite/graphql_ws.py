@@ -15,7 +15,6 @@ from collections import OrderedDict
 from functools import lru_cache
 from inspect import isawaitable
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -35,6 +34,7 @@ from graphql.execution import create_source_event_stream
 from graphql.language import Visitor, visit
 
 from chatsite.auth import require_user, user_from_authorization
+from chatsite.db import on_db_thread
 from chatsite.errors import ChatError
 from chatsite.graphql import format_error
 from chatsite.groups import process_groups
@@ -270,8 +270,8 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
     async def authenticate(self, payload):
         header = payload.get("authorization") or payload.get("Authorization")
         if header:
-            return await database_sync_to_async(user_from_authorization)(header)
-        user = await database_sync_to_async(_fresh_user)(self.scope.get("user"))
+            return await on_db_thread(user_from_authorization, header)
+        user = await on_db_thread(_fresh_user, self.scope.get("user"))
         return require_user(user)
 
     async def _keep_alive(self):
@@ -323,13 +323,11 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         operation = get_operation_ast(document, operation_name)
         if operation is None:
             return await self._finish_with_errors(op_id, [GraphQLError("Unknown or ambiguous operation.")])
-        context = ConnectionContext(self, await database_sync_to_async(_fresh_user)(self.user))
+        context = ConnectionContext(self, await on_db_thread(_fresh_user, self.user))
 
         if operation.operation != OperationType.SUBSCRIPTION:
             # Queries and mutations over the socket: one result, then complete.
-            result = await database_sync_to_async(execute)(
-                schema.graphql_schema, document, None, context, variables, operation_name
-            )
+            result = await on_db_thread(execute, schema.graphql_schema, document, None, context, variables, operation_name)
             await self.send_next(op_id, json.dumps(result_payload(result)))
             return await self._complete(op_id)
 

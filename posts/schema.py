@@ -1,8 +1,8 @@
 """GraphQL for posts: the Post type, posts, createPost and the two subscriptions."""
 import graphene
-from asgiref.sync import sync_to_async
 from django.utils.dateparse import parse_datetime
 
+from chatsite.db import on_db_thread
 from chatsite.graphql import caller
 from posts import selectors, services
 from posts.events import PAYLOAD_KEY, user_group
@@ -116,7 +116,7 @@ class Subscription(graphene.ObjectType):
 
     async def subscribe_post_created(root, info, input):
         caller(info)
-        await sync_to_async(find_room)(input.room_id)
+        await on_db_thread(find_room, input.room_id)
         return room_posts(input.room_id, after=selectors.position(input.after, "after"))
 
     def resolve_post_created(root, info, input):

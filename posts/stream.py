@@ -5,9 +5,10 @@ and keeps the room's position: the newest `seq` it has handed on. Group messages
 at most once and, from several workers, in any order, so the database is the record:
 
 - a post at the next position goes straight to the room's subscribers;
-- a post further ahead means some came late or were lost: the missing ones are read from
-  the database and handed on first (a post at position n+1 commits after n, see
-  `posts.services.accept_post`, so all of them are there), and late copies are dropped;
+- a post further ahead means some came late or were lost: it waits a moment (50 ms) for
+  them, then the missing ones are read from the database and handed on first (a post at
+  position n+1 commits after n, see `posts.services.accept_post`, so all of them are
+  there), and late copies are dropped;
 - every few seconds an idle room checks the database, so the last post of a burst whose
   message was lost still arrives.
 
@@ -19,9 +20,9 @@ import asyncio
 import logging
 from contextlib import suppress
 
-from channels.db import database_sync_to_async
 from django.conf import settings
 
+from chatsite.db import on_db_thread
 from chatsite.errors import BadUserInput, ChatError
 from chatsite.groups import process_groups
 from posts import selectors
@@ -35,13 +36,15 @@ POST = PAYLOAD_KEY[Event.POST_CREATED]
 
 
 READ_TIMEOUT_SECONDS = 10
+# How long posts that came ahead of a gap wait for the missing ones before the database
+# is asked (several workers store a room's posts; their messages cross on the way).
+REORDER_WAIT_SECONDS = 0.05
 
 
 async def read(selector, *args):
-    """A database read on a thread, bounded: a stream never waits for ever on the database
-    (a stuck read raises TimeoutError, which the caller logs and retries or reports)."""
-    async with asyncio.timeout(READ_TIMEOUT_SECONDS):
-        return await database_sync_to_async(selector)(*args)
+    """A database read, bounded: a stream never waits for ever on the database (a stuck
+    read raises TimeoutError, which the caller logs and retries or reports)."""
+    return await on_db_thread(selector, *args, timeout=READ_TIMEOUT_SECONDS)
 
 
 class TooFarBehind(ChatError):
@@ -73,6 +76,8 @@ class RoomFeed:
         self.subscribers = set()
         self.position = None  # the newest seq handed on; known once joined
         self.inbox = asyncio.Queue()
+        self.ahead = {}  # seq -> post, come before an earlier one
+        self.gap_deadline = 0
         self.joined = asyncio.ensure_future(self._join())
         self.pump = None
 
@@ -84,12 +89,17 @@ class RoomFeed:
         log.info("room stream %s: joined at seq %s", self.room_id, self.position)
 
     async def _run(self):
+        loop = asyncio.get_running_loop()
         while True:
+            # Posts that came ahead of a gap wait a moment for the missing ones (from another
+            # worker, a few ms behind) before the database is asked; a quiet room asks it
+            # now and then whether a last message was lost.
+            wait = settings.STREAM_CHECK_SECONDS if not self.ahead else max(0, self.gap_deadline - loop.time())
             try:
-                async with asyncio.timeout(settings.STREAM_CHECK_SECONDS):
+                async with asyncio.timeout(wait):
                     post = await self.inbox.get()
             except TimeoutError:
-                post = None  # quiet for a while: ask the database whether we missed a tail
+                post = None
             try:
                 await self._take(post)
             except asyncio.CancelledError:
@@ -99,12 +109,21 @@ class RoomFeed:
                 await asyncio.sleep(1)
 
     async def _take(self, post):
-        if post is not None and post["seq"] <= self.position:
+        if post is None:  # the wait ran out: what is missing comes from the database
+            newest = max(self.ahead) if self.ahead else None
+            self.ahead.clear()
+            return await self._catch_up(newest)
+        seq = post["seq"]
+        if seq <= self.position:
             return  # a late or repeated copy of one already handed on
-        if post is not None and post["seq"] == self.position + 1:
-            return self._hand_on(post)
-        newest = post["seq"] if post is not None else None
-        await self._catch_up(newest)
+        if seq > self.position + 1:
+            if not self.ahead:
+                self.gap_deadline = asyncio.get_running_loop().time() + REORDER_WAIT_SECONDS
+            self.ahead[seq] = post
+            return
+        self._hand_on(post)
+        while self.position + 1 in self.ahead:  # the gap is filled: the waiting ones follow
+            self._hand_on(self.ahead.pop(self.position + 1))
 
     async def _catch_up(self, newest):
         """Hand on, from the database, every post after our position (up to `newest`)."""
@@ -131,6 +150,7 @@ class RoomFeed:
                 self._hand_on(post)
 
     def _hand_on(self, post):
+        self.ahead.pop(post["seq"], None)
         self.position = post["seq"]
         for subscriber in self.subscribers:
             subscriber.put(post)
