@@ -1,0 +1,235 @@
+"""`make bench`: the chat's benchmark, end to end.
+
+    python -m bench.run                                   # own stack, every scenario, floors
+    python -m bench.run --scenarios idle --idle-connections 10000
+    python -m bench.run --web-url http://127.0.0.1:8001 --web-url http://127.0.0.1:8002 \\
+        --amqp-url amqp://guest:guest@127.0.0.1:5672/chat --database-url postgresql://... \\
+        --secret-key ... [--pid worker=1234]            # a stack started elsewhere
+
+Starts the Procfile's processes (two `web`, `worker`, `bot`) on a PostgreSQL database and a
+RabbitMQ vhost of their own (or targets running URLs), drives them with real clients
+(bench/clients.py) through the scenarios (bench/scenarios.py), measures the floors on the
+same broker (bench/floors.py), and prints a table and, last, one JSON line
+(bench/report.py). Everything it creates is removed at the end, Ctrl-C included.
+"""
+import argparse
+import asyncio
+import os
+import resource
+import signal
+import sys
+import time
+import traceback
+from datetime import datetime, timezone
+
+from bench import floors as floors_module
+from bench import report, scenarios
+from bench.progress import Progress
+from bench.stack import ROOT, Stack
+
+DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672"
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--scenarios", default="throughput,latency,fanout,idle", help="comma-separated subset")
+    p.add_argument("--duration", type=float, default=12, help="measured window of each load scenario, s")
+    p.add_argument("--warmup", type=float, default=2, help="load before each window starts, s")
+    p.add_argument("--users", type=int, default=800,
+                   help="posting users; each is paced to the app's post rate limit (10 in 5 s), so the "
+                        "closed loop can reach ~users*2 posts/s")
+    p.add_argument("--in-flight", type=int, default=32, help="throughput: createPost requests in flight (closed loop); also floor (a)")
+    p.add_argument("--closed-loop-on", choices=["answer", "receipt"], default="answer",
+                   help="throughput: a poster sends its next post once createPost answered, or once a "
+                        "subscriber received the post (the pipeline's sustainable pace, no backlog)")
+    p.add_argument("--rooms", type=int, default=1, help="throughput: rooms the posts are spread over")
+    p.add_argument("--subscribers-throughput", type=int, default=10, help="throughput: subscribers")
+    p.add_argument("--rate", type=float, default=0, help="latency: posts/s (0: half the measured throughput)")
+    p.add_argument("--subscribers", type=int, default=100, help="latency: subscribers, split across the web processes")
+    p.add_argument("--fanout-subscribers", type=int, default=1000, help="fanout: subscribers; also floors (b), (c)")
+    p.add_argument("--fanout-rate", type=float, default=4, help="fanout: posts/s; also floors (b), (c)")
+    p.add_argument("--idle-connections", type=int, default=2000, help="idle: subscribed connections on one web process")
+    p.add_argument("--idle-settle", type=float, default=3, help="idle: seconds connected before memory and idle CPU are read")
+    p.add_argument("--body-size", type=int, default=64, help="characters in each post's body")
+    p.add_argument("--max-connections", type=int, default=256, help="open loop: HTTP connections at most")
+    p.add_argument("--connect-concurrency", type=int, default=50, help="WebSocket handshakes at once")
+    p.add_argument("--connect-timeout", type=float, default=180, help="time allowed to open a scenario's connections, s")
+    p.add_argument("--settle-timeout", type=float, default=30, help="time allowed to drain after a window, s")
+    p.add_argument("--no-floor", action="store_true", help="skip the floors")
+    p.add_argument("--floors", default="celery,channels,websockets", help="comma-separated subset of the floors")
+    p.add_argument("--floor-duration", type=float, default=6, help="measured window of each floor, s")
+    p.add_argument("--json-only", action="store_true", help="print only the JSON line (no progress, no table)")
+    p.add_argument("--log-level", default="WARNING", help="LOG_LEVEL of the chat's processes (INFO logs every stage)")
+    p.add_argument("--rate-limit-posts", type=int, default=1_000_000,
+                   help="RATE_LIMIT_POSTS given to the app's environment (used if the app reads it)")
+    g = p.add_argument_group("target a running stack instead of starting one")
+    g.add_argument("--web-url", action="append", help="a web process's base URL (repeat for each)")
+    g.add_argument("--amqp-url", default=None,
+                   help=f"its broker (own stack: the server a vhost is created on; default {DEFAULT_AMQP})")
+    g.add_argument("--database-url", default=None,
+                   help=f"its database (own stack: the server a database is created on; default {DEFAULT_POSTGRES})")
+    g.add_argument("--secret-key", default=os.environ.get("SECRET_KEY"), help="its SECRET_KEY (to sign users' tokens)")
+    g.add_argument("--pid", action="append", help="label=PID of a process to measure CPU of (worker=1234)")
+    args = p.parse_args(argv)
+    args.scenarios = [s.strip() for s in args.scenarios.split(",") if s.strip()]
+    unknown = set(args.scenarios) - set(scenarios.SCENARIOS)
+    if unknown:
+        p.error(f"unknown scenarios: {', '.join(sorted(unknown))} (known: {', '.join(scenarios.SCENARIOS)})")
+    args.floors = [] if args.no_floor else [f.strip() for f in args.floors.split(",") if f.strip()]
+    args.amqp_url = args.amqp_url or DEFAULT_AMQP
+    if not args.web_url:
+        args.database_url = args.database_url or DEFAULT_POSTGRES
+    return args
+
+
+def raise_open_file_limit():
+    """Thousands of connections need thousands of descriptors, here and in the web process,
+    which inherits this limit: so raise it before the stack starts."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def readers_needed(args):
+    counts = [0]
+    if "throughput" in args.scenarios:
+        counts.append(args.subscribers_throughput)
+    if "latency" in args.scenarios:
+        counts.append(args.subscribers)
+    if "fanout" in args.scenarios:
+        counts.append(args.fanout_subscribers)
+    if "idle" in args.scenarios:
+        counts.append(args.idle_connections + 5)
+    return max(counts)
+
+
+def rooms_needed(args, stack):
+    names = []
+    for name in args.scenarios:
+        names += [f"{name}-{i}" for i in range(args.rooms if name == "throughput" else 1)]
+    return [stack.room_id(n) for n in names]
+
+
+async def drive(args, stack, progress, log_dir, result):
+    ctx = scenarios.Context(args, stack, progress)
+    try:
+        for name in scenarios.RUN_ORDER:
+            if name not in args.scenarios:
+                continue
+            progress.note(f"scenario {name}")
+            try:
+                result["scenarios"][name] = await scenarios.SCENARIOS[name](ctx)
+            except Exception as exc:
+                progress.done()
+                result["scenarios"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+                traceback.print_exc(file=sys.stderr)
+            stack.check_alive()
+    finally:
+        ctx.close()
+    if not args.floors:
+        return
+    if stack.own:
+        progress.note("stopping the chat's processes before the floors")
+        result["logs"] = stack.log_summary()
+        await asyncio.to_thread(stack.stop_app)
+    floors = floors_module.Floors(args, stack, progress, log_dir)
+    for key, name in (("celery", "celery_chain"), ("channels", "channels_fanout"), ("websockets", "websockets_broadcast")):
+        if key not in args.floors:
+            continue
+        try:
+            result["floors"][name] = await getattr(floors, name)()
+        except Exception as exc:
+            progress.done()
+            result["floors"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+            traceback.print_exc(file=sys.stderr)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    started = time.monotonic()
+    signal.signal(signal.SIGTERM, _interrupt)
+    fd_limit = raise_open_file_limit()
+    progress = Progress(enabled=not args.json_only)
+    log_dir = ROOT / "bench" / "logs" / f"{datetime.now().strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    stack = Stack(args, log_dir, progress)
+    result = {
+        "bench": "chat",
+        "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "config": {k: v for k, v in vars(args).items() if k != "secret_key"},
+        "scenarios": {},
+        "floors": {},
+        "log_dir": str(log_dir),
+    }
+    failed = False
+    try:
+        stack.start(posters=args.users, readers=readers_needed(args), rooms=rooms_needed(args, stack))
+        asyncio.run(drive(args, stack, progress, log_dir, result))
+    except KeyboardInterrupt:
+        progress.done()
+        print("\nbench: interrupted; cleaning up", file=sys.stderr)
+        result["interrupted"] = True
+        failed = True
+    except Exception as exc:
+        progress.done()
+        traceback.print_exc(file=sys.stderr)
+        result["error"] = f"{type(exc).__name__}: {exc}"
+        failed = True
+    finally:
+        progress.note("cleaning up")
+        if "logs" not in result:
+            result["logs"] = stack.log_summary()
+        try:
+            stack.close()
+        except KeyboardInterrupt:
+            stack.close()  # a second Ctrl-C: finish the cleanup anyway
+        progress.done()
+
+    result["stack"] = describe(args, stack, fd_limit)
+    result["notes"] = notes(args, stack, result)
+    result["ratios"] = report.ratios(result)
+    result["took_s"] = round(time.monotonic() - started, 1)
+    if not args.json_only:
+        print(report.render(result))
+    print(report.json_line(result), flush=True)
+    failed = failed or any("error" in s for s in result["scenarios"].values()) or any(
+        "error" in f for f in result["floors"].values())
+    return 1 if failed else 0
+
+
+def describe(args, stack, fd_limit):
+    if stack.own:
+        text = (f"own stack: 2 web, worker, bot from the Procfile, database {getattr(stack, 'database', '?')}, "
+                f"vhost {getattr(stack, 'vhost', '?')}")
+    else:
+        text = f"running stack at {', '.join(url for _, url in stack.webs)}"
+    return {"description": text, "own": stack.own, "webs": dict(stack.webs), "open_file_limit": fd_limit,
+            "machine_cpus": os.cpu_count(), "log_level": args.log_level,
+            "rate_limit": (getattr(stack, "seed", None) or {}).get("rate_limit")}
+
+
+def notes(args, stack, result):
+    out = list(stack.notes)
+    if stack.own:
+        out.append(f"LOG_LEVEL={args.log_level} for the chat's loggers (INFO logs each stage of each post, "
+                   "which costs CPU); Celery's own -l info kept as in the Procfile")
+        out.append("web binds 127.0.0.1 instead of the Procfile's 0.0.0.0; otherwise the Procfile's lines as they are")
+    limit = (getattr(stack, "seed", None) or {}).get("rate_limit")
+    if limit:
+        out.append(f"app post rate limit {limit['posts']} per {limit['window_seconds']} s per user: "
+                   f"{args.users} posting users, each paced to it")
+    out.append("CPU: rabbitmq, postgres_all and machine are machine-wide (other users of the broker, the database "
+               "server or the machine count too); postgres is our database's backends only")
+    out.append(f"{os.cpu_count()} CPUs shared by the stack and the load generator")
+    return out
+
+
+if __name__ == "__main__":
+    sys.exit(main())
