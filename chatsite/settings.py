@@ -5,6 +5,7 @@ Full stack (AMQP_URL set): RabbitMQ is the Celery broker and the channels_rabbit
 DATABASE_URL (PostgreSQL) if set, else SQLite.
 """
 import os
+import secrets
 from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -80,12 +81,31 @@ def sqlite_database(path):
 
 
 DEBUG = env_bool("DEBUG", False)
+
+
+def generated_secret_key(path):
+    """A key made for this installation the first time it runs, kept (readable by its owner
+    alone) in `path`: never one written in the source, which anyone could sign tokens with."""
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(50)
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it first
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as file:
+        file.write(key + "\n")
+    return key
+
+
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG and os.environ.get("AMQP_URL"):
         # Several processes must share one key (room tokens, sessions); fail loudly.
         raise RuntimeError("SECRET_KEY must be set when running the full stack")
-    SECRET_KEY = "dev-only-insecure-key-for-the-embedded-mode-change-me"
+    SECRET_KEY = generated_secret_key(BASE_DIR / ".secret_key")
 ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 PORT = int(os.environ.get("PORT", "8000"))
 
