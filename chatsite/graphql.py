@@ -11,10 +11,11 @@ from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from graphene_django.utils.utils import set_rollback
 from graphene_django.views import GraphQLView, HttpError
-from graphql import GraphQLError
+from graphql import ExecutionResult, GraphQLError, parse
 
 from chatsite.auth import require_user, user_from_authorization
 from chatsite.errors import ChatError, Unavailable
+from chatsite.query_cost import MAX_TOKENS, VALIDATION_RULES
 
 log = logging.getLogger("chatsite.graphql")
 
@@ -78,6 +79,8 @@ class ChatGraphQLView(GraphQLView):
     200 `application/json`, its GraphQL errors included; a malformed one a 4xx with a JSON body
     of `BAD_USER_INPUT` errors; a mutation by GET 405. Never a traceback or an HTML error page.
     """
+
+    validation_rules = VALIDATION_RULES
 
     @staticmethod
     def format_error(error):
@@ -174,6 +177,15 @@ class ChatGraphQLView(GraphQLView):
         if variables is not None and not isinstance(variables, dict):
             raise refusal("`variables` must be an object or null.")
         return query, variables, operation_name, id
+
+    def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
+        """graphene-django parses any document; ours first, bounded in tokens (query_cost)."""
+        if query:
+            try:
+                parse(query, max_tokens=MAX_TOKENS)
+            except GraphQLError as error:
+                return ExecutionResult(errors=[error])
+        return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
 
     def get_response(self, request, data, show_graphiql=False):
         """graphene-django answers 400 when an error has no path (an invalid document or

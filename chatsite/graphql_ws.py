@@ -38,6 +38,7 @@ from chatsite.db import on_db_thread
 from chatsite.errors import ChatError
 from chatsite.graphql import format_error
 from chatsite.groups import process_groups
+from chatsite.query_cost import MAX_TOKENS, VALIDATION_RULES
 from chatsite.schema import schema
 from chatsite.ws_protocol import (
     CLOSE_BAD_REQUEST,
@@ -64,10 +65,10 @@ class BadFrame(Exception):
 def parse_operation(query):
     """Parse and validate once per distinct document: (document, None) or (None, errors)."""
     try:
-        document = parse(query)
+        document = parse(query, max_tokens=MAX_TOKENS)
     except GraphQLError as error:
         return None, (error,)
-    errors = validate(schema.graphql_schema, document)
+    errors = validate(schema.graphql_schema, document, VALIDATION_RULES)
     return (None, tuple(errors)) if errors else (document, None)
 
 

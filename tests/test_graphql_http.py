@@ -269,3 +269,34 @@ def test_a_database_that_cannot_answer_in_time_is_unavailable_not_a_500(client, 
     [error] = graphql_errors(response, 200)
     assert error["extensions"]["code"] == "UNAVAILABLE"
     assert "connection" not in error["message"] and "clientId" in error["message"]
+
+
+# Cost: one request can't make the server work for seconds or hold a lot of memory.
+
+TOO_MANY_POSTS = "{ " + " ".join(f'p{n}: posts(input: {{roomId: "general"}}) {{ body }}' for n in range(1500)) + " }"
+TOO_MANY_TYPENAMES = "{" + " ".join(f"t{n}:__typename" for n in range(12000)) + "}"
+FRAGMENT_BOMB = (
+    "query { ...a } "
+    + " ".join(f"fragment {chr(97 + n)} on Query {{ ...{chr(98 + n)} ...{chr(98 + n)} }}" for n in range(20))
+    + " fragment u on Query { rooms { id } }"
+).replace("...u ...u", "...u ...u")
+
+
+@pytest.mark.parametrize("query", [TOO_MANY_POSTS, TOO_MANY_TYPENAMES, FRAGMENT_BOMB], ids=["1500-posts-aliases", "12000-typenames", "fragment-bomb"])
+def test_a_query_that_asks_too_much_is_refused_before_it_runs(client, general, query):
+    from tests.graphql_client import InProcess, sign_up
+
+    token, _, _ = sign_up(InProcess(client))
+    response = post_json(client, {"query": query}, HTTP_AUTHORIZATION=f"Bearer {token}")
+    [error, *_] = graphql_errors(response, 200)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "data" not in response.json() or response.json()["data"] is None
+
+
+def test_a_reasonable_query_still_runs(client, general):
+    from tests.graphql_client import InProcess, sign_up
+
+    token, _, _ = sign_up(InProcess(client))
+    query = "{ user { id username } rooms { id name } a: posts(input: {roomId: \"general\"}) { id seq body } }"
+    body = post_json(client, {"query": query}, HTTP_AUTHORIZATION=f"Bearer {token}").json()
+    assert "errors" not in body, body

@@ -319,6 +319,23 @@ def test_invalid_query_gets_an_error_and_the_connection_stays_usable(quiet_web, 
         assert socket.next_payload(good)["postCreated"]["body"] == "after the error"
 
 
+def test_a_subscription_that_asks_too_much_is_refused_and_the_connection_stays_usable(quiet_web, alice, staff_token):
+    """4,000 aliases of `body` (43 KB): each post would be rendered as megabytes for every
+    such subscriber. Refused before it runs; nothing joins a group for it."""
+    token = alice[0]
+    aliases = " ".join(f"b{n}: body" for n in range(4000))
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(token)
+        greedy = socket.subscribe(f'subscription {{ postCreated(input: {{roomId: "general"}}) {{ {aliases} }} }}')
+        message = socket.recv()
+        assert message["type"] == "error" and message["id"] == greedy, message
+        assert message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+        good = socket.subscribe_posts("general")
+        wait_memberships(quiet_web, staff_token, 2)
+        post(quiet_web, token, "general", "still served")
+        assert socket.next_payload(good)["postCreated"]["body"] == "still served"
+
+
 def test_frame_over_64_kb_closes_4400(quiet_web, alice):
     with Socket(quiet_web.ws_url) as socket:
         socket.init(alice[0])
