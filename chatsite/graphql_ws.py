@@ -100,24 +100,29 @@ def render_variables(document, operation):
 
 
 # Results keyed by (event, document, variables, operation): every subscriber of a room with
-# the same query shape shares one execution and one serialization of each event.
+# the same query shape shares one execution and one serialization of each event. Bounded
+# in entries and in bytes, so no set of subscriptions can make it hold more than a few MB.
 _rendered = OrderedDict()
+_rendered_bytes = 0
 RENDERED_MAX = 2048
+RENDERED_MAX_BYTES = 8 * 1024 * 1024
 
 
 def render_event(key, document, root, variables, operation_name, context):
+    global _rendered_bytes
     cached = _rendered.get(key)
-    if cached is None:
-        result = execute(schema.graphql_schema, document, root, context, variables, operation_name)
-        if isawaitable(result):  # our resolvers are synchronous; never expected
-            raise RuntimeError("subscription resolvers must be synchronous")
-        cached = json.dumps(result_payload(result), separators=(",", ":"))
-        _rendered[key] = cached
-        if len(_rendered) > RENDERED_MAX:
-            _rendered.popitem(last=False)
-    else:
+    if cached is not None:
         _rendered.move_to_end(key)
-    return cached
+        return cached
+    result = execute(schema.graphql_schema, document, root, context, variables, operation_name)
+    if isawaitable(result):  # our resolvers are synchronous; never expected
+        raise RuntimeError("subscription resolvers must be synchronous")
+    rendered = json.dumps(result_payload(result), separators=(",", ":"))
+    _rendered[key] = rendered
+    _rendered_bytes += len(rendered)
+    while _rendered and (len(_rendered) > RENDERED_MAX or _rendered_bytes > RENDERED_MAX_BYTES):
+        _rendered_bytes -= len(_rendered.popitem(last=False)[1])
+    return rendered
 
 
 def result_payload(result):
