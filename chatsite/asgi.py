@@ -1,5 +1,6 @@
 """HTTP goes to Django; the WebSocket at /graphql/ goes to the GraphQL consumer."""
 import os
+from urllib.parse import urlparse
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
@@ -9,7 +10,7 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import OriginValidator  # noqa: E402
+from channels.security.websocket import OriginValidator, WebsocketDenier  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol  # noqa: E402
@@ -21,8 +22,31 @@ from posts.embedded import CaptureServerLoop  # noqa: E402
 
 
 class BrowserOriginValidator(OriginValidator):
-    """Refuse browsers from origins outside ALLOWED_HOSTS. Clients that are not browsers
-    send no Origin (and can't be tricked into cross-site requests), so they pass."""
+    """Refuse browsers from origins outside ALLOWED_HOSTS, host and port: a page served by
+    another port of an allowed host (another app on the same machine) is another origin.
+    Clients that are not browsers send no Origin (and can't be tricked into cross-site
+    requests), so they pass."""
+
+    async def __call__(self, scope, receive, send):
+        headers = dict(scope.get("headers", []))
+        host_header = headers.get(b"host", b"").decode("latin1").lower()
+        origin = headers.get(b"origin")
+        if origin is not None and not self.same_host_and_port(origin.decode("latin1"), host_header, scope):
+            return await WebsocketDenier()(scope, receive, send)
+        return await super().__call__(scope, receive, send)
+
+    @staticmethod
+    def same_host_and_port(origin, host_header, scope):
+        parsed = urlparse(origin)
+        default = {"http": 80, "https": 443}.get(parsed.scheme)
+        try:
+            origin_port = parsed.port or default
+        except ValueError:
+            return False
+        served_port = host_header.rpartition(":")[2] if ":" in host_header.rstrip("]") else None
+        if served_port is None or not served_port.isdigit():
+            served_port = (scope.get("server") or (None, default))[1]
+        return origin_port is not None and int(served_port) == origin_port
 
     def valid_origin(self, parsed_origin):
         return parsed_origin is None or super().valid_origin(parsed_origin)

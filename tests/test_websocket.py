@@ -246,6 +246,13 @@ def test_browser_origin_outside_allowed_hosts_is_refused_at_handshake(quiet_web)
     assert refused.value.response.status_code == 403
 
 
+def test_browser_origin_from_another_port_of_an_allowed_host_is_refused(quiet_web):
+    with pytest.raises(InvalidStatus):
+        Socket(quiet_web.ws_url, origin=f"http://127.0.0.1:{quiet_web.port + 1}")
+    with pytest.raises(InvalidStatus):
+        Socket(quiet_web.ws_url, origin="http://localhost:9999")
+
+
 def test_browser_origin_of_the_site_is_accepted(quiet_web, alice):
     with Socket(quiet_web.ws_url, origin=f"http://127.0.0.1:{quiet_web.port}") as socket:
         socket.init(alice[0])
