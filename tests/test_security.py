@@ -43,3 +43,23 @@ def test_without_secret_key_the_embedded_mode_signs_with_a_key_of_its_own_that_i
     assert embedded_settings_probe()[0] == key, "the same key on every start"
     mode = stat.S_IMODE(os.stat(ROOT / ".secret_key").st_mode)
     assert mode == 0o600, oct(mode)
+
+
+SETTINGS_PROBE = """
+import django
+django.setup()
+from django.conf import settings as s
+print(s.SESSION_COOKIE_SECURE, s.CSRF_COOKIE_SECURE, s.SECURE_HSTS_SECONDS, s.SECURE_SSL_REDIRECT, s.SECURE_PROXY_SSL_HEADER)
+"""
+
+
+def tls_settings(**env):
+    environment = {**{k: v for k, v in os.environ.items() if k != "AMQP_URL"}, "DJANGO_SETTINGS_MODULE": "chatsite.settings", **env}
+    done = subprocess.run([sys.executable, "-c", SETTINGS_PROBE], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_a_deployment_behind_tls_turns_on_secure_cookies_hsts_and_the_redirect_with_one_setting():
+    assert tls_settings(HTTPS="true") == "True True 31536000 True ('HTTP_X_FORWARDED_PROTO', 'https')"
+    assert tls_settings() == "False False 0 False None", "make run must keep working over plain HTTP"
