@@ -23,6 +23,10 @@ def deactivate_users(modeladmin, request, queryset):
 
 @admin.action(description="Reactivate selected users", permissions=["moderate"])
 def reactivate_users(modeladmin, request, queryset):
+    # Superusers' accounts are the superusers' business: a moderator deactivates none and
+    # reactivates none (a deactivated superuser stays so until another superuser decides).
+    if not request.user.is_superuser:
+        queryset = queryset.exclude(is_superuser=True)
     count = queryset.update(is_active=True)
     modeladmin.message_user(request, f"Reactivated {count} user(s).", messages.SUCCESS)
 

@@ -187,3 +187,17 @@ def test_group_moderator_cannot_edit_users_or_deactivate_a_superuser(db, gql):
     boss.refresh_from_db()
     helper.refresh_from_db()
     assert boss.is_active and not helper.is_superuser
+
+
+def test_group_moderator_cannot_reactivate_a_deactivated_superuser(db):
+    boss = User.objects.create_superuser("boss", password="boss passphrase", is_active=False)
+    banned = User.objects.create_user("banned", password="banned passphrase", is_active=False)
+    helper = User.objects.create_user("helper", password="helper passphrase")
+    call_command("make_moderator", "helper", stdout=io.StringIO())
+    client = Client()
+    client.force_login(helper)
+    run_action(client, "/admin/auth/user/", "reactivate_users", boss.pk, banned.pk)
+    boss.refresh_from_db()
+    banned.refresh_from_db()
+    assert not boss.is_active, "a moderator must not bring back a superuser"
+    assert banned.is_active, "control: the same action reactivates an ordinary user"
