@@ -35,7 +35,7 @@ from graphql.language import Visitor, visit
 
 from chatsite.auth import require_user, user_from_authorization
 from chatsite.db import on_db_thread
-from chatsite.errors import ChatError
+from chatsite.errors import ChatError, Unauthenticated
 from chatsite.graphql import format_error
 from chatsite.groups import process_groups
 from chatsite.query_cost import MAX_TOKENS, VALIDATION_RULES
@@ -233,8 +233,10 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             message = json.loads(raw)
             if not isinstance(message, dict) or not isinstance(message.get("type"), str):
                 raise BadFrame
+            if "id" in message and not isinstance(message["id"], str):
+                raise BadFrame
             await self.dispatch_message(message)
-        except (ValueError, BadFrame):
+        except (ValueError, RecursionError, BadFrame):  # not JSON, nested too deep, not a message
             await self._close(CLOSE_BAD_REQUEST)
 
     async def dispatch_message(self, message):
@@ -275,6 +277,8 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
 
     async def authenticate(self, payload):
         header = payload.get("authorization") or payload.get("Authorization")
+        if header and not isinstance(header, str):
+            raise Unauthenticated("`authorization` must be a string: `Bearer <access token>`.")
         if header:
             return await on_db_thread(user_from_authorization, header)
         user = await on_db_thread(_fresh_user, self.scope.get("user"))

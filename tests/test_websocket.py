@@ -343,6 +343,25 @@ def test_a_subscription_that_asks_too_much_is_refused_and_the_connection_stays_u
         assert socket.next_payload(good)["postCreated"]["body"] == "still served"
 
 
+@pytest.mark.parametrize(
+    "frame, code",
+    [
+        ({"type": "connection_init", "payload": {"authorization": 123}}, 4403),
+        ({"type": "connection_init", "payload": {"authorization": ["Bearer x"]}}, 4403),
+        ("[" * 50000 + "]" * 50000, 4400),
+        ({"type": "complete", "id": [1]}, 4400),
+    ],
+    ids=["authorization-number", "authorization-list", "deeply-nested-json", "id-a-list"],
+)
+def test_hostile_frames_close_with_the_contracts_code_and_leave_nothing_behind(quiet_web, staff_token, frame, code):
+    for _ in range(5):
+        with Socket(quiet_web.ws_url) as socket:
+            socket.ws.send(frame if isinstance(frame, str) else json.dumps(frame))
+            assert socket.close_code() == code
+    wait_memberships(quiet_web, staff_token, 0)
+    assert "Traceback" not in quiet_web.log()
+
+
 def test_frame_over_64_kb_closes_4400(quiet_web, alice):
     with Socket(quiet_web.ws_url) as socket:
         socket.init(alice[0])
