@@ -48,7 +48,11 @@ def log_in(*, username, password):
     if not password:
         raise BadUserInput("A password is required.")
     user = get_user_model().objects.filter(username__iexact=username).first()
-    if user is not None and user.check_password(password):
+    if user is None:
+        # Hash anyway, so an unknown username takes as long as a wrong password: the
+        # answer's timing must not tell which usernames exist.
+        get_user_model()().set_password(password)
+    elif user.check_password(password):
         require_active(user)
         return user
     raise Unauthenticated("Wrong username or password.")

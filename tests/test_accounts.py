@@ -93,3 +93,23 @@ def test_deactivated_user_is_forbidden(gql):
     get_user_model().objects.filter(pk=user_id).update(is_active=False)
     assert error_code(gql(ME, token=token)) == "FORBIDDEN"
     assert error_code(gql(LOGIN, {"input": {"username": username, "password": PASSWORD}})) == "FORBIDDEN"
+
+
+def test_an_unknown_username_costs_a_password_hash_like_a_known_one(gql, monkeypatch):
+    """Login timing must not reveal which usernames exist: both paths hash the password once."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
+
+    sign_up(gql, "known")
+    hashed = []
+    real = PBKDF2PasswordHasher.encode
+
+    def counting(self, *args, **kwargs):
+        hashed.append(1)
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(PBKDF2PasswordHasher, "encode", counting)
+    for username in ("known", "nobody-here"):
+        hashed.clear()
+        result = gql(LOGIN, {"input": {"username": username, "password": "wrong but long enough"}})
+        assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+        assert len(hashed) == 1, f"{username}: {len(hashed)} password hashes"
