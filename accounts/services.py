@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.exceptions import TokenError
+from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
 from chatsite.auth import require_active
@@ -79,10 +80,19 @@ def issue_tokens(user):
 
 
 def refresh_tokens(refresh_token):
-    try:
-        refresh = RefreshToken(refresh_token)
-        user = get_user_model().objects.get(pk=refresh["user_id"])
-    except (TokenError, KeyError, get_user_model().DoesNotExist):
-        raise Unauthenticated("The refresh token is invalid or expired.")
+    """New tokens for a refresh token, which is then refused for ever (rotation): one that
+    was stolen and used is found out when its owner's next refresh fails."""
+    refused = Unauthenticated("The refresh token is invalid, expired or already used.")
+    with transaction.atomic():
+        try:
+            refresh = RefreshToken(refresh_token)  # signature, expiry, not blacklisted
+            user = get_user_model().objects.get(pk=refresh["user_id"])
+        except (TokenError, KeyError, ValueError, get_user_model().DoesNotExist):
+            raise refused
+        # Locked, so two requests racing with the same token can't both use it.
+        outstanding = OutstandingToken.objects.select_for_update().filter(jti=refresh["jti"]).first()
+        if outstanding is None or BlacklistedToken.objects.filter(token=outstanding).exists():
+            raise refused
+        BlacklistedToken.objects.create(token=outstanding)
     require_active(user)
     return issue_tokens(user)

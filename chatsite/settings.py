@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "channels",
     "graphene_django",
     "rest_framework",
+    "rest_framework_simplejwt.token_blacklist",
     "accounts",
     "rooms",
     "posts",
@@ -215,6 +216,9 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=30),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
     "UPDATE_LAST_LOGIN": False,
+    # A refresh token is good once: refreshing returns a new one and refuses the old.
+    "ROTATE_REFRESH_TOKENS": True,
+    "BLACKLIST_AFTER_ROTATION": True,
 }
 REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": []}
 

@@ -36,6 +36,23 @@ def test_simplejwt_endpoints_serve_tokens_too(gql, client):
     assert gql(ME, token=refreshed["access"])["data"]["user"]["username"] == username
 
 
+def test_a_refresh_token_is_good_once_on_both_paths(gql, client):
+    _, _, username = sign_up(gql)
+    login = gql(LOGIN, {"input": {"username": username, "password": PASSWORD}})["data"]["login"]
+    first = gql(REFRESH, {"input": {"refreshToken": login["refreshToken"]}})
+    assert "errors" not in first, first
+    again = gql(REFRESH, {"input": {"refreshToken": login["refreshToken"]}})
+    assert again["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    # The new one works, once.
+    rotated = first["data"]["refreshToken"]["refreshToken"]
+    assert "errors" not in gql(REFRESH, {"input": {"refreshToken": rotated}})
+
+    pair = client.post("/api/token/", {"username": username, "password": PASSWORD}).json()
+    assert client.post("/api/token/refresh/", {"refresh": pair["refresh"]}).status_code == 200
+    reused = client.post("/api/token/refresh/", {"refresh": pair["refresh"]})
+    assert reused.status_code == 401, reused.content
+
+
 @pytest.mark.parametrize(
     "username, password",
     [
@@ -113,3 +130,13 @@ def test_an_unknown_username_costs_a_password_hash_like_a_known_one(gql, monkeyp
         result = gql(LOGIN, {"input": {"username": username, "password": "wrong but long enough"}})
         assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
         assert len(hashed) == 1, f"{username}: {len(hashed)} password hashes"
+
+
+def test_a_deleted_users_refresh_token_is_refused_with_401_on_both_paths(gql, client):
+    _, _, username = sign_up(gql)
+    login = gql(LOGIN, {"input": {"username": username, "password": PASSWORD}})["data"]["login"]
+    pair = client.post("/api/token/", {"username": username, "password": PASSWORD}).json()
+    get_user_model().objects.filter(username=username).delete()
+    assert error_code(gql(REFRESH, {"input": {"refreshToken": login["refreshToken"]}})) == "UNAUTHENTICATED"
+    response = client.post("/api/token/refresh/", {"refresh": pair["refresh"]})
+    assert response.status_code == 401 and response["Content-Type"] == "application/json", response.content[:200]
