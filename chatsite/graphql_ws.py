@@ -35,7 +35,7 @@ from graphql.language import Visitor, visit
 
 from chatsite.auth import require_user, user_from_authorization
 from chatsite.db import on_db_thread
-from chatsite.errors import ChatError, Unauthenticated
+from chatsite.errors import ChatError, RateLimited, Unauthenticated
 from chatsite.graphql import format_error
 from chatsite.groups import process_groups
 from chatsite.query_cost import MAX_TOKENS, VALIDATION_RULES
@@ -45,6 +45,7 @@ from chatsite.ws_protocol import (
     CLOSE_DUPLICATE,
     CLOSE_FORBIDDEN,
     CLOSE_INIT_TIMEOUT,
+    CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_TOO_MANY_INITS,
     CLOSE_UNAUTHORIZED,
     CONNECTION_CLOSE,
@@ -59,6 +60,31 @@ KEEPALIVE_SECONDS = 15
 
 class BadFrame(Exception):
     pass
+
+
+class OpenConnections:
+    """Authenticated connections per user in this process, capped: one user can't hold
+    thousands of sockets (and their memory) open on a web process."""
+
+    def __init__(self):
+        self.by_user = {}
+
+    def take(self, user_id):
+        held = self.by_user.get(user_id, 0)
+        if held >= settings.WEBSOCKET_MAX_CONNECTIONS_PER_USER:
+            return False
+        self.by_user[user_id] = held + 1
+        return True
+
+    def give_back(self, user_id):
+        held = self.by_user.get(user_id, 0) - 1
+        if held > 0:
+            self.by_user[user_id] = held
+        else:
+            self.by_user.pop(user_id, None)
+
+
+_open_connections = OpenConnections()
 
 
 @lru_cache(maxsize=256)
@@ -183,10 +209,14 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         self.keepalive = None
 
     async def disconnect(self, code):
-        for task in (self.init_timer, self.keepalive, *self.operations.values()):
+        if getattr(self, "counted_user", None) is not None:
+            _open_connections.give_back(self.counted_user)
+            self.counted_user = None
+        operations = list(self.operations.values())
+        for task in (self.init_timer, self.keepalive, *operations):
             if task is not None:
                 task.cancel()
-        await asyncio.gather(*self.operations.values(), return_exceptions=True)
+        await asyncio.gather(*operations, return_exceptions=True)
         self.operations.clear()
         groups = set(self.listeners) | set(self.own_groups)
         self.listeners.clear()
@@ -266,6 +296,10 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             if self.protocol == LEGACY_WS:
                 await self.send_json({"type": "connection_error", "payload": {"message": error.message}})
             return await self._close(CLOSE_FORBIDDEN)
+        if not _open_connections.take(self.user.pk):
+            log.info("websocket refused: user %s holds %s connections", self.user.pk, settings.WEBSOCKET_MAX_CONNECTIONS_PER_USER)
+            return await self._close(CLOSE_TOO_MANY_CONNECTIONS)
+        self.counted_user = self.user.pk
         self.acknowledged = True
         self.init_timer.cancel()
         self.own_groups = list(self.connection_groups(self.user))
@@ -297,6 +331,10 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             raise BadFrame
         if op_id in self.operations:
             return await self._close(CLOSE_DUPLICATE)
+        if len(self.operations) >= settings.WEBSOCKET_MAX_OPERATIONS:
+            # Refused, not queued: the connection and its other operations go on.
+            limit = RateLimited(f"At most {settings.WEBSOCKET_MAX_OPERATIONS} operations at once on one connection.")
+            return await self._send_errors(op_id, [GraphQLError(limit.message, original_error=limit)])
         self.operations[op_id] = asyncio.ensure_future(self.run_operation(op_id, payload))
 
     async def on_complete(self, message):
@@ -366,8 +404,10 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         list of errors on graphql-transport-ws, and one error object on the legacy
         graphql-ws (as that protocol defines; clients such as Python's gql drop the whole
         connection on a list): the first error, its message naming the others if any."""
-        if self.operations.pop(op_id, None) is None:
-            return
+        if self.operations.pop(op_id, None) is not None:
+            await self._send_errors(op_id, errors)
+
+    async def _send_errors(self, op_id, errors):
         formatted = [format_error(e) for e in errors]
         if self.protocol == TRANSPORT_WS:
             return await self.send_json({"type": "error", "id": op_id, "payload": formatted})

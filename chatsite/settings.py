@@ -234,6 +234,10 @@ RATE_LIMIT_WINDOW_SECONDS = float(os.environ.get("RATE_LIMIT_WINDOW_SECONDS", "5
 ROOM_TOKEN_LIFETIME = timedelta(minutes=5)
 WEBSOCKET_MAX_FRAME_BYTES = 64 * 1024
 WEBSOCKET_INIT_TIMEOUT_SECONDS = 3
+# What one client may hold open: operations (subscriptions) per connection, and
+# authenticated connections per user on one web process.
+WEBSOCKET_MAX_OPERATIONS = int(os.environ.get("WEBSOCKET_MAX_OPERATIONS", "50"))
+WEBSOCKET_MAX_CONNECTIONS_PER_USER = int(os.environ.get("WEBSOCKET_MAX_CONNECTIONS_PER_USER", "20"))
 # A subscription resumed `after` a position replays at most this many missed posts; past it
 # the client is told TOO_FAR_BEHIND and reloads the history.
 STREAM_RESUME_MAX = int(os.environ.get("STREAM_RESUME_MAX", "1000"))

@@ -13,3 +13,5 @@ CLOSE_FORBIDDEN = 4403, "Forbidden"
 CLOSE_INIT_TIMEOUT = 4408, "Connection initialisation timeout"
 CLOSE_DUPLICATE = 4409, "Subscriber for this id already exists"
 CLOSE_TOO_MANY_INITS = 4429, "Too many initialisation requests"
+# The user holds WEBSOCKET_MAX_CONNECTIONS_PER_USER connections on this process already.
+CLOSE_TOO_MANY_CONNECTIONS = 4429, "Too many connections"

@@ -62,7 +62,8 @@ async def subscribed(token, query, variables=None):
     return ws
 
 
-def test_many_subscribers_share_one_execution_per_query_shape(client, general, fresh_layer, monkeypatch):
+def test_many_subscribers_share_one_execution_per_query_shape(client, general, fresh_layer, monkeypatch, settings):
+    settings.WEBSOCKET_MAX_CONNECTIONS_PER_USER = 1000  # one user stands for many readers here
     token, _, _ = sign_up(InProcess(client))
     executions = []
     real_execute = graphql_ws.execute
