@@ -10,6 +10,7 @@ from rest_framework_simplejwt.tokens import RefreshToken
 
 from chatsite.auth import require_active
 from chatsite.errors import BadUserInput, Unauthenticated
+from chatsite.text import clean_text, has_visible_text
 
 USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9._-]{3,30}$")
 USERNAME_RULE = "Usernames have 3 to 30 characters: letters, digits, '.', '_' or '-'."
@@ -22,6 +23,9 @@ def validate_username(username):
 
 
 def validate_password(password, user):
+    clean_text(password, field="The password")
+    if not has_visible_text(password):
+        raise BadUserInput("A password can't be only spaces or invisible characters.")
     try:
         password_validation.validate_password(password, user)
     except ValidationError as exc:
@@ -48,6 +52,7 @@ def log_in(*, username, password):
     validate_username(username)
     if not password:
         raise BadUserInput("A password is required.")
+    clean_text(password, field="The password")
     user = get_user_model().objects.filter(username__iexact=username).first()
     if user is None:
         # Hash anyway, so an unknown username takes as long as a wrong password: the

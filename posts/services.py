@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from chatsite.auth import require_user
 from chatsite.errors import BadUserInput, Forbidden, RateLimited
+from chatsite.text import clean_text, has_visible_text
 from posts import fanout, pipeline
 from posts.models import Post, PostRequest
 from posts.pipeline import send_stage
@@ -26,8 +27,9 @@ REQUEST_COMMIT_WAIT_SECONDS = 5
 
 
 def validate_body(body):
-    if body is None or not body.strip():
-        raise BadUserInput("A post can't be empty.")
+    body = clean_text(body if body is not None else "", field="A post", multiline=True)
+    if not has_visible_text(body):
+        raise BadUserInput("A post can't be empty (or made only of spaces and invisible characters).")
     if len(body) > settings.POST_MAX_LENGTH:
         raise BadUserInput(f"A post can have at most {settings.POST_MAX_LENGTH} characters.")
     return body
@@ -52,7 +54,7 @@ def request_post(*, user, room_id, body, client_id=None):
     user = require_user(user)
     room = room_open_for_posts(room_id)
     body = validate_body(body)
-    client_id = (client_id or "").strip() or None
+    client_id = clean_text(client_id or "", field="clientId").strip() or None
     if client_id and len(client_id) > CLIENT_ID_MAX_LENGTH:
         raise BadUserInput(f"clientId can have at most {CLIENT_ID_MAX_LENGTH} characters.")
     pipeline.admit()

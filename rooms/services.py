@@ -1,25 +1,25 @@
-import re
-
 from django.db import IntegrityError, transaction
 
 from chatsite.errors import BadUserInput
-from rooms.models import Room
+from chatsite.text import clean_text, has_visible_text
+from rooms.models import ROOM_ID_MAX_LENGTH, ROOM_ID_PATTERN, Room
 
-SLUG_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,49}$")
 NAME_MAX_LENGTH = 100
 
 
 def create_room(*, room_id, name):
-    room_id = (room_id or "").strip()
-    name = (name or "").strip()
-    if not SLUG_PATTERN.match(room_id):
-        raise BadUserInput("A room id is a slug: 1 to 50 lower-case letters, digits, '-' or '_'.")
-    if not name or len(name) > NAME_MAX_LENGTH:
-        raise BadUserInput(f"A room name has 1 to {NAME_MAX_LENGTH} characters.")
+    room_id = clean_text(room_id or "", field="A room id").strip()
+    name = clean_text(name or "", field="A room name", allow_bidi=False).strip()
+    if not ROOM_ID_PATTERN.match(room_id):
+        raise BadUserInput(f"A room id is a slug: 1 to {ROOM_ID_MAX_LENGTH} lower-case letters, digits, '-' or '_'.")
+    if not has_visible_text(name) or len(name) > NAME_MAX_LENGTH:
+        raise BadUserInput(f"A room name has 1 to {NAME_MAX_LENGTH} characters, some of them visible.")
     try:
         with transaction.atomic():
             if Room.objects.filter(pk=room_id).exists():
                 raise BadUserInput(f"A room {room_id!r} exists already.")
+            if Room.objects.filter(name__iexact=name).exists():
+                raise BadUserInput(f"A room named {name!r} exists already.")
             return Room.objects.create(id=room_id, name=name)
     except IntegrityError:
         raise BadUserInput(f"A room {room_id!r} exists already.")

@@ -140,3 +140,13 @@ def test_a_deleted_users_refresh_token_is_refused_with_401_on_both_paths(gql, cl
     assert error_code(gql(REFRESH, {"input": {"refreshToken": login["refreshToken"]}})) == "UNAUTHENTICATED"
     response = client.post("/api/token/refresh/", {"refresh": pair["refresh"]})
     assert response.status_code == 401 and response["Content-Type"] == "application/json", response.content[:200]
+
+
+@pytest.mark.parametrize("password", [" " * 12, "\u200b" * 12, "long enough\x00password", "long enough \ud800 password"],
+                         ids=["spaces", "invisible", "nul", "lone-surrogate"])
+def test_a_password_of_spaces_or_unstorable_characters_is_refused(gql, password):
+    result = gql(SIGN_UP, {"input": {"username": "spacey", "password": password}})
+    assert error_code(result) == "BAD_USER_INPUT"
+    assert not get_user_model().objects.filter(username="spacey").exists()
+    login = gql(LOGIN, {"input": {"username": "spacey", "password": password}})
+    assert error_code(login) in {"BAD_USER_INPUT", "UNAUTHENTICATED"}

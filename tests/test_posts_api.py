@@ -193,3 +193,40 @@ def test_bot_error_stores_nothing(gql, alice):
     post(gql, alice, "/stock=nope.us")
     post(gql, alice, "/help")
     assert history(gql, alice) == []
+
+
+HOSTILE_BODIES = {
+    "lone-surrogate": "x\ud800y",
+    "nul": "a\x00b",
+    "invisible-only": "\u200b\u200d\ufeff\u3164",
+    "control": "bell\x07",
+}
+
+
+@pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
+def test_a_body_that_cant_be_stored_or_read_is_refused_and_nothing_is_stored(gql, alice, body):
+    assert error_code(post(gql, alice, body)) == "BAD_USER_INPUT"
+    assert (Post.objects.count(), PostRequest.objects.count()) == (0, 0)
+
+
+def test_newlines_and_tabs_in_a_post_are_fine(gql, alice):
+    assert "errors" not in post(gql, alice, "line one\n\tline two")
+
+
+@pytest.mark.parametrize("room_id, client_id, code", [
+    ("gen\x00eral", None, "NOT_FOUND"),
+    ("general", "c\x00d", "BAD_USER_INPUT"),
+    ("general", "c\ud800", "BAD_USER_INPUT"),
+])
+def test_hostile_ids_get_the_contracts_code(gql, alice, room_id, client_id, code):
+    assert error_code(post(gql, alice, "hello", room=room_id, client_id=client_id)) == code
+    assert not PostRequest.objects.exists()
+
+
+@pytest.mark.parametrize("name", ["\u200b", "evil\u202eexe.txt", "a\x00b", "GENERAL", "x\ud800"],
+                         ids=["invisible", "bidi-override", "nul", "same-name-other-case", "lone-surrogate"])
+def test_room_names_that_mislead_or_cant_be_stored_are_refused(gql, alice, name):
+    rooms_before = Room.objects.count()
+    result = gql(CREATE_ROOM, {"input": {"id": "newroom", "name": name}}, token=alice)
+    assert error_code(result) == "BAD_USER_INPUT"
+    assert Room.objects.count() == rooms_before
