@@ -388,6 +388,19 @@ def test_one_connection_holds_at_most_50_operations_and_one_user_20_connections(
         again.init(token)
 
 
+def test_an_answer_over_64_kb_reaches_the_client_the_limit_is_on_what_clients_send(quiet_web, alice):
+    """Issue 9, item 9: 50 posts of 2,000 characters are a ~110 KB answer."""
+    from tests.helpers import add_post
+
+    for n in range(50):
+        add_post("general", f"{n:02d}" + "x" * 1998)
+    with Socket(quiet_web.ws_url) as socket:
+        socket.init(alice[0])
+        query = 'query { posts(input: {roomId: "general"}) { seq body } }'
+        posts = socket.query(query)["posts"]
+    assert len(posts) == 50 and all(len(p["body"]) == 2000 for p in posts)
+
+
 def test_frame_over_64_kb_closes_4400(quiet_web, alice):
     with Socket(quiet_web.ws_url) as socket:
         socket.init(alice[0])
