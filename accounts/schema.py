@@ -1,7 +1,7 @@
 import graphene
 
 from accounts import services
-from chatsite.graphql import caller
+from chatsite.graphql import caller, client_address
 
 
 class User(graphene.ObjectType):
@@ -38,7 +38,7 @@ class SignUp(graphene.Mutation):
     Output = AuthPayload
 
     def mutate(root, info, input):
-        user = services.sign_up(username=input.username, password=input.password)
+        user = services.sign_up(username=input.username, password=input.password, client=client_address(info))
         return AuthPayload(**services.issue_tokens(user))
 
 
@@ -49,7 +49,7 @@ class Login(graphene.Mutation):
     Output = AuthPayload
 
     def mutate(root, info, input):
-        user = services.log_in(username=input.username, password=input.password)
+        user = services.log_in(username=input.username, password=input.password, client=client_address(info))
         return AuthPayload(**services.issue_tokens(user))
 
 

@@ -3,11 +3,13 @@ import re
 
 from django.contrib.auth import get_user_model, password_validation
 from django.core.exceptions import ValidationError
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.token_blacklist.models import BlacklistedToken, OutstandingToken
 from rest_framework_simplejwt.tokens import RefreshToken
 
+from chatsite import throttle
 from chatsite.auth import require_active
 from chatsite.errors import BadUserInput, Unauthenticated
 from chatsite.text import clean_text, has_visible_text
@@ -32,7 +34,13 @@ def validate_password(password, user):
         raise BadUserInput(" ".join(exc.messages))
 
 
-def sign_up(*, username, password):
+def sign_up(*, username, password, client=None):
+    """A new user. `client`: the caller's address, which may sign up so many a few seconds."""
+    if client:
+        throttle.take(
+            "signup-address", client, limit=settings.SIGNUPS_PER_ADDRESS,
+            window_seconds=settings.SIGNUP_WINDOW_SECONDS, what="sign-ups from your address",
+        )
     User = get_user_model()
     validate_username(username)
     if User.objects.filter(username__iexact=username).exists():
@@ -48,11 +56,22 @@ def sign_up(*, username, password):
     return user
 
 
-def log_in(*, username, password):
+def log_in(*, username, password, client=None):
+    """The user, if the password is right and the username isn't locked out. `client`: the
+    caller's address, which may try so many logins a minute."""
     validate_username(username)
     if not password:
         raise BadUserInput("A password is required.")
     clean_text(password, field="The password")
+    if client:
+        throttle.take("login-address", client, limit=settings.LOGINS_PER_MINUTE, window_seconds=60,
+                      what="login attempts from your address")
+    # Locked after too many failures, right password included: guessing can't go on.
+    throttle.refuse_if_locked(
+        "login-failure", username.lower(), limit=settings.LOGIN_FAILURES_MAX,
+        window_seconds=settings.LOGIN_LOCKOUT_SECONDS, lockout_seconds=settings.LOGIN_LOCKOUT_SECONDS,
+        what="failed logins for this username",
+    )
     user = get_user_model().objects.filter(username__iexact=username).first()
     if user is None:
         # Hash anyway, so an unknown username takes as long as a wrong password: the
@@ -61,6 +80,7 @@ def log_in(*, username, password):
     elif user.check_password(password):
         require_active(user)
         return user
+    throttle.record("login-failure", username.lower())
     raise Unauthenticated("Wrong username or password.")
 
 

@@ -31,6 +31,13 @@ def caller(info):
     return require_user(getattr(context, "user", None))
 
 
+def client_address(info):
+    """The caller's address, for the throttles (the connection's peer; behind a proxy on this
+    machine, the address it forwards: uvicorn's --proxy-headers)."""
+    meta = getattr(info.context, "META", None) or {}
+    return meta.get("REMOTE_ADDR") or None
+
+
 def format_error(error):
     """One GraphQL error as the client sees it: a message and `extensions.code`."""
     if not isinstance(error, GraphQLError):

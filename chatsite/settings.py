@@ -225,6 +225,16 @@ REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": []}
 # --- The chat's rules, defined once ---
 POST_MAX_LENGTH = 2000
 BOT_AUTHOR = "StockBot"
+# Throttles (SPEC 5), counted in the database across processes: a username is locked for
+# LOGIN_LOCKOUT_SECONDS after LOGIN_FAILURES_MAX failed logins within that time; a client
+# address gets LOGINS_PER_MINUTE login attempts a minute and SIGNUPS_PER_ADDRESS sign-ups
+# in SIGNUP_WINDOW_SECONDS; a user creates ROOMS_PER_MINUTE rooms a minute.
+LOGIN_FAILURES_MAX = int(os.environ.get("LOGIN_FAILURES_MAX", "10"))
+LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
+LOGINS_PER_MINUTE = int(os.environ.get("LOGINS_PER_MINUTE", "30"))
+SIGNUPS_PER_ADDRESS = int(os.environ.get("SIGNUPS_PER_ADDRESS", "20"))
+SIGNUP_WINDOW_SECONDS = int(os.environ.get("SIGNUP_WINDOW_SECONDS", "10"))
+ROOMS_PER_MINUTE = int(os.environ.get("ROOMS_PER_MINUTE", "10"))
 # Past this many messages waiting on the `posts` queue, createPost answers UNAVAILABLE
 # (retry later with the same clientId) instead of queueing posts for minutes. 0: no limit.
 PIPELINE_MAX_BACKLOG = int(os.environ.get("PIPELINE_MAX_BACKLOG", "500"))

@@ -1,9 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
-from rest_framework_simplejwt.views import TokenObtainPairView
 
-from accounts.views import refresh_token
+from accounts.views import obtain_token, refresh_token
 from chatsite.graphql import ChatGraphQLView
 from chatsite.health import healthz
 
@@ -11,7 +10,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # CSRF is checked inside the view for session callers; bearer-token callers need none.
     path("graphql/", csrf_exempt(ChatGraphQLView.as_view(graphiql=True))),
-    path("api/token/", TokenObtainPairView.as_view(), name="token_obtain_pair"),
+    path("api/token/", obtain_token, name="token_obtain_pair"),
     path("api/token/refresh/", refresh_token, name="token_refresh"),
     path("healthz/", healthz, name="healthz"),
     path("", include("web.urls")),

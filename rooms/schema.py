@@ -31,8 +31,7 @@ class CreateRoom(graphene.Mutation):
     Output = Room
 
     def mutate(root, info, input):
-        caller(info)
-        return services.create_room(room_id=input.id, name=input.name)
+        return services.create_room(room_id=input.id, name=input.name, user=caller(info))
 
 
 class Mutation(graphene.ObjectType):

@@ -150,3 +150,48 @@ def test_a_password_of_spaces_or_unstorable_characters_is_refused(gql, password)
     assert not get_user_model().objects.filter(username="spacey").exists()
     login = gql(LOGIN, {"input": {"username": "spacey", "password": password}})
     assert error_code(login) in {"BAD_USER_INPUT", "UNAUTHENTICATED"}
+
+
+# Throttles (SPEC 5), counted in the database so every process sees the same count.
+
+
+@pytest.fixture
+def few(settings):
+    settings.LOGIN_FAILURES_MAX = 3
+    settings.LOGINS_PER_MINUTE = 8
+    settings.SIGNUPS_PER_ADDRESS = 3
+    settings.ROOMS_PER_MINUTE = 2
+    return settings
+
+
+def test_after_too_many_failed_logins_even_the_right_password_is_refused_and_says_when(gql, client, few):
+    sign_up(gql, "target")
+    for _ in range(3):
+        assert error_code(gql(LOGIN, {"input": {"username": "target", "password": "wrong but long enough"}})) == "UNAUTHENTICATED"
+    locked = gql(LOGIN, {"input": {"username": "TARGET", "password": PASSWORD}})
+    assert error_code(locked) == "RATE_LIMITED"
+    assert "try again in" in locked["errors"][0]["message"]
+    token = client.post("/api/token/", {"username": "target", "password": PASSWORD})
+    assert token.status_code == 429, token.content
+
+
+def test_one_address_tries_so_many_logins_a_minute(gql, few):
+    sign_up(gql, "someone")
+    codes = [error_code(gql(LOGIN, {"input": {"username": f"nobody{n}", "password": "wrong but long enough"}})) for n in range(9)]
+    assert codes[:8] == ["UNAUTHENTICATED"] * 8 and codes[8] == "RATE_LIMITED", codes
+
+
+def test_one_address_signs_up_so_many_in_the_window(gql, few):
+    for n in range(3):
+        sign_up(gql, f"newbie{n}")
+    result = gql(SIGN_UP, {"input": {"username": "newbie9", "password": PASSWORD}})
+    assert error_code(result) == "RATE_LIMITED"
+    assert not get_user_model().objects.filter(username="newbie9").exists()
+
+
+def test_a_user_creates_so_many_rooms_a_minute(gql, few):
+    token, _, _ = sign_up(gql)
+    create = "mutation($input: CreateRoomInput!) { createRoom(input: $input) { id } }"
+    results = [gql(create, {"input": {"id": f"room-{n}", "name": f"Room {n}"}}, token=token) for n in range(3)]
+    assert ["errors" not in r for r in results] == [True, True, False]
+    assert error_code(results[2]) == "RATE_LIMITED"

@@ -6,6 +6,7 @@ from django.utils.text import slugify
 from accounts import services as accounts
 from chatsite.errors import ChatError
 from rooms import services as rooms
+from rooms.models import ROOM_ID_MAX_LENGTH
 
 
 class LoginForm(AuthenticationForm):
@@ -16,7 +17,8 @@ class LoginForm(AuthenticationForm):
         password = self.cleaned_data.get("password")
         if username is not None and password:
             try:
-                self.user_cache = accounts.log_in(username=username, password=password)
+                client = self.request.META.get("REMOTE_ADDR") if self.request is not None else None
+                self.user_cache = accounts.log_in(username=username, password=password, client=client)
             except ChatError as exc:
                 raise forms.ValidationError(exc.message, code=exc.code)
         return self.cleaned_data
@@ -36,10 +38,12 @@ class SignUpForm(forms.Form):
             self.add_error("password_again", "The two passwords differ.")
         return data
 
-    def save(self):
+    def save(self, *, client=None):
         """The new user (accounts.services.sign_up), or a form error saying why not."""
         try:
-            return accounts.sign_up(username=self.cleaned_data["username"], password=self.cleaned_data["password"])
+            return accounts.sign_up(
+                username=self.cleaned_data["username"], password=self.cleaned_data["password"], client=client
+            )
         except ChatError as exc:
             self.add_error(None, exc.message)
             return None
@@ -50,16 +54,16 @@ class CreateRoomForm(forms.Form):
     room_id = forms.CharField(
         label="Address",
         required=False,
-        max_length=50,
+        max_length=ROOM_ID_MAX_LENGTH,
         help_text="Optional: lower-case letters, digits, '-' or '_'. Made from the name when left empty.",
         widget=forms.TextInput(attrs={"placeholder": "stock-talk", "autocapitalize": "none"}),
     )
 
-    def save(self):
+    def save(self, *, user=None):
         """The new room (rooms.services.create_room), or a form error saying why not."""
-        room_id = self.cleaned_data["room_id"].strip() or slugify(self.cleaned_data["name"])[:50]
+        room_id = self.cleaned_data["room_id"].strip() or slugify(self.cleaned_data["name"])[:ROOM_ID_MAX_LENGTH]
         try:
-            return rooms.create_room(room_id=room_id, name=self.cleaned_data["name"])
+            return rooms.create_room(room_id=room_id, name=self.cleaned_data["name"], user=user)
         except ChatError as exc:
             self.add_error(None, exc.message)
             return None

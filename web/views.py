@@ -32,7 +32,7 @@ def sign_up(request):
         return redirect("web:rooms")
     form = SignUpForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        user = form.save()
+        user = form.save(client=request.META.get("REMOTE_ADDR"))
         if user is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect(_next_url(request))
@@ -53,7 +53,7 @@ def log_out(request):
 def room_list(request):
     form = CreateRoomForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        room = form.save()
+        room = form.save(user=request.user)
         if room is not None:
             return redirect("web:room", room_id=room.pk)
     rooms = Room.objects.order_by("name")
