@@ -1,11 +1,13 @@
 """The post rules, in one place: createPost and every pipeline stage call these."""
 import logging
+import math
 import time
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
+from django.db.models import Count, Min
 from django.utils import timezone
 
 from chatsite.auth import require_user
@@ -70,9 +72,14 @@ def request_post(*, user, room_id, body, client_id=None):
                 log.info("stage=createPost request_id=%s client_id=%s repeated", earlier.request_id, client_id)
                 return earlier.request_id
         window_start = timezone.now() - timedelta(seconds=settings.RATE_LIMIT_WINDOW_SECONDS)
-        if PostRequest.objects.filter(user=user, created_at__gte=window_start).count() >= settings.RATE_LIMIT_POSTS:
+        recent = PostRequest.objects.filter(user=user, created_at__gte=window_start).aggregate(
+            n=Count("pk"), oldest=Min("created_at")
+        )
+        if recent["n"] >= settings.RATE_LIMIT_POSTS:
+            wait = (recent["oldest"] - window_start).total_seconds()
             raise RateLimited(
-                f"Slow down: at most {settings.RATE_LIMIT_POSTS} posts in {settings.RATE_LIMIT_WINDOW_SECONDS} seconds."
+                f"Slow down: at most {settings.RATE_LIMIT_POSTS} posts in {settings.RATE_LIMIT_WINDOW_SECONDS:g} "
+                f"seconds; try again in {max(1, math.ceil(wait))} seconds."
             )
         request = PostRequest.objects.create(
             user=user, room=room, client_id=client_id, body=body, is_command=is_command(body)

@@ -133,7 +133,9 @@ def test_the_eleventh_post_in_five_seconds_is_rate_limited(gql, alice):
     for n in range(10):
         assert "errors" not in post(gql, alice, f"n{n}")
     before = database_state()
-    assert error_code(post(gql, alice, "one too many")) == "RATE_LIMITED"
+    refused = post(gql, alice, "one too many")
+    assert error_code(refused) == "RATE_LIMITED"
+    assert "try again in" in refused["errors"][0]["message"], "the error says when to retry"
     assert database_state() == before
 
 
