@@ -221,10 +221,32 @@ def _senders_earlier_posts(request_number, room_id, user_id):
     )
 
 
+GAVE_UP_REASON = "The chat could not post this; please send it again."
+
+
+def give_up(*, request_id, stage):
+    """A stage failed for good: unless the post was stored after all, its requester hears
+    so (through new.post.error), with the text they sent."""
+    request = PostRequest.objects.filter(request_id=request_id).first()
+    if request is None or request.state == PostRequest.State.STORED:
+        return
+    log.warning("stage=%s request_id=%s given up: the requester is told", stage, request_id)
+    send_stage(
+        Stage.ERROR,
+        request_id=str(request_id),
+        room_id=request.room_id,
+        user_id=request.user_id,
+        body=request.body,
+        reason=GAVE_UP_REASON,
+    )
+
+
 def reject_post(*, request_id, room_id, user_id, body, reason):
     """new.post.error: tell the requester alone why nothing was posted."""
     log.info("stage=%s request_id=%s user=%s reason=%s", Stage.ERROR, request_id, user_id, reason)
-    PostRequest.objects.filter(request_id=request_id).update(state=PostRequest.State.FAILED)
+    PostRequest.objects.filter(request_id=request_id).exclude(state=PostRequest.State.STORED).update(
+        state=PostRequest.State.FAILED
+    )
     fanout.post_error(
         error={
             "request_id": str(request_id),

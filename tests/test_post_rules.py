@@ -87,3 +87,23 @@ def test_storing_announces_each_post_after_commit_in_order(ann, django_capture_o
         accept(second)
     assert announced == [1, 2]
     assert str(uuid.UUID(str(second.request_id))) == str(Post.objects.get(seq=2).request_id)
+
+
+def test_a_stage_that_fails_for_good_tells_the_requester_in_a_post_error(ann, monkeypatch):
+    """Issue 9: a stage whose retries are spent ends in postError to its requester, never in
+    silence (run eagerly, as in the embedded mode: the same task code and retries)."""
+    from django.db import DatabaseError
+
+    errors = []
+    monkeypatch.setattr(services.fanout, "post_error", lambda *, error: errors.append(error))
+
+    def broken(**kwargs):
+        raise DatabaseError("the database keeps failing")
+
+    monkeypatch.setattr(services, "accept_post", broken)
+    request_id = services.request_post(user=ann, room_id="general", body="will it post?")
+    [error] = errors
+    assert (error["request_id"], error["user_id"], error["body"]) == (str(request_id), str(ann.pk), "will it post?")
+    assert error["reason"] == services.GAVE_UP_REASON
+    assert PostRequest.objects.get(request_id=request_id).state == PostRequest.State.FAILED
+    assert not Post.objects.exists()
