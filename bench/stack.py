@@ -19,16 +19,15 @@ import re
 import secrets
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from bench import procfs
+from tests.stack import celery_ping, free_port, procfile, wait_until  # one copy, no pytest in it
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -36,15 +35,6 @@ LOOPBACK = "127.0.0.1"
 
 # urllib must not route loopback requests through a proxy from the environment.
 _opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def procfile():
-    entries = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        match = re.match(r"^([\w-]+):\s*(.+)$", line.strip())
-        if match:
-            entries[match.group(1)] = match.group(2)
-    return entries
 
 
 def web_command(app=None):
@@ -85,21 +75,8 @@ def worker_command(kind="worker", *, app=None, queue=None, name_prefix=None):
     return " ".join(out)
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
 
 
-def wait_until(predicate, timeout, what):
-    """Poll `predicate` every 0.1 s for at most `timeout` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
 
 
 def http_get(url, timeout=2.0):
@@ -107,16 +84,6 @@ def http_get(url, timeout=2.0):
         return response.status, response.read()
 
 
-def celery_ping(amqp_url, timeout=1.0):
-    """Names of the Celery workers that answer on this broker."""
-    from celery import Celery
-
-    probe = Celery("bench-probe", broker=amqp_url)
-    try:
-        replies = probe.control.ping(timeout=timeout) or []
-    finally:
-        probe.close()
-    return {name for reply in replies for name in reply}
 
 
 def run_checked(args, env, timeout, what):

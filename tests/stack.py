@@ -39,6 +39,17 @@ def wait_until(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def ready(process):
+    """`process`, started and answering; stopped again if it never answers."""
+    process.start()
+    try:
+        process.wait_ready()
+    except BaseException:
+        process.stop()
+        raise
+    return process
+
+
 class Process:
     """One Procfile entry, in its own process group, logging to test-artifacts/logs/."""
 

@@ -24,7 +24,7 @@ from posts import embedded
 from posts.room_tokens import issue_room_token
 from tests.fake_stooq import HEADER, SLOW, FakeStooq
 from tests.graphql_client import CREATE_POST, POSTS, OverHttp, sign_up
-from tests.stack import ARTIFACTS, ROOT, Web, wait_until
+from tests.stack import ARTIFACTS, ROOT, Web, ready, wait_until
 
 started_processes = pytest.mark.usefixtures("transactional_db", "general")
 
@@ -46,13 +46,7 @@ def embedded_env(stack_env, stooq, **extra):
 
 
 def started(env, label):
-    process = Web(env, label=label).start()
-    try:
-        process.wait_ready()
-    except BaseException:
-        process.stop()
-        raise
-    return process
+    return ready(Web(env, label=label))
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from tests.graphql_client import CREATE_POST, PASSWORD, OverHttp, new_username, sign_up
-from tests.stack import Web, wait_until
+from tests.stack import Web, ready, wait_until
 
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
@@ -161,13 +161,7 @@ def make_room(room_id):
 
 
 def _started(env, label):
-    process = Web({k: v for k, v in env.items() if k != "AMQP_URL"}, label=label).start()
-    try:
-        process.wait_ready()
-    except BaseException:
-        process.stop()
-        raise
-    return process
+    return ready(Web({k: v for k, v in env.items() if k != "AMQP_URL"}, label=label))
 
 
 @pytest.fixture(scope="module")
