@@ -101,24 +101,31 @@ class ProcessGroups:
         return {"groups": len(self.joined), "listeners": sum(len(v) for v in self.listeners.values())}
 
 
-_by_loop = {}
+class PerLoop:
+    """One `factory()` per running event loop: a server process runs one, and tests start
+    several one after another. `stats()` adds up the live ones' `stats()`."""
+
+    def __init__(self, factory, **zeros):
+        self.factory, self.zeros, self.by_loop = factory, zeros, {}
+
+    def __call__(self):
+        loop = asyncio.get_running_loop()
+        instance = self.by_loop.get(loop)
+        if instance is None:
+            for old in [old for old in self.by_loop if old.is_closed()]:
+                del self.by_loop[old]
+            instance = self.by_loop[loop] = self.factory()
+        return instance
+
+    def stats(self):
+        total = dict(self.zeros)
+        for loop, instance in list(self.by_loop.items()):
+            if not loop.is_closed():
+                for key, value in instance.stats().items():
+                    total[key] += value
+        return total
 
 
-def process_groups():
-    """This process's (this event loop's) groups."""
-    loop = asyncio.get_running_loop()
-    groups = _by_loop.get(loop)
-    if groups is None:
-        for old in [old for old in _by_loop if old.is_closed()]:
-            del _by_loop[old]
-        groups = _by_loop[loop] = ProcessGroups()
-    return groups
-
-
-def stats():
-    total = {"groups": 0, "listeners": 0}
-    for loop, groups in list(_by_loop.items()):
-        if not loop.is_closed():
-            for key, value in groups.stats().items():
-                total[key] += value
-    return total
+# This process's (this event loop's) groups.
+process_groups = PerLoop(ProcessGroups, groups=0, listeners=0)
+stats = process_groups.stats

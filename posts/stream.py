@@ -24,7 +24,7 @@ from django.conf import settings
 
 from chatsite.db import on_db_thread
 from chatsite.errors import BadUserInput, ChatError
-from chatsite.groups import process_groups
+from chatsite.groups import PerLoop, process_groups
 from posts import selectors
 from posts.events import PAYLOAD_KEY, room_group
 from posts.stages import Event
@@ -210,27 +210,9 @@ class RoomStreams:
         return {"rooms": len(self.feeds), "subscribers": sum(len(f.subscribers) for f in self.feeds.values())}
 
 
-_streams = {}  # event loop -> RoomStreams
-
-
-def room_streams():
-    loop = asyncio.get_running_loop()
-    streams = _streams.get(loop)
-    if streams is None:
-        for old in [old for old in _streams if old.is_closed()]:
-            del _streams[old]
-        streams = _streams[loop] = RoomStreams()
-    return streams
-
-
-def stats():
-    """What this process's room streams hold: rooms joined and subscriptions listening."""
-    total = {"rooms": 0, "subscribers": 0}
-    for loop, streams in list(_streams.items()):
-        if not loop.is_closed():
-            for key, value in streams.stats().items():
-                total[key] += value
-    return total
+# This process's room streams; stats(): rooms joined and subscriptions listening.
+room_streams = PerLoop(RoomStreams, rooms=0, subscribers=0)
+stats = room_streams.stats
 
 
 def too_far_behind():
