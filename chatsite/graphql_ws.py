@@ -24,7 +24,6 @@ from graphql import (
     FragmentSpreadNode,
     GraphQLError,
     OperationType,
-    VariableNode,
     execute,
     get_operation_ast,
     parse,

@@ -1,6 +1,4 @@
 """createPost and posts over GraphQL, on the embedded default (tasks run in-process)."""
-import uuid
-
 import pytest
 from django.contrib.auth import get_user_model
 

@@ -100,8 +100,6 @@ def test_many_subscribers_share_one_execution_per_query_shape(client, general, f
 def test_the_shared_renderings_stay_within_their_byte_bound(monkeypatch):
     from graphql import parse
 
-    from chatsite.schema import schema
-
     monkeypatch.setattr(graphql_ws, "_rendered", graphql_ws.OrderedDict())
     monkeypatch.setattr(graphql_ws, "_rendered_bytes", 0)
     monkeypatch.setattr(graphql_ws, "RENDERED_MAX_BYTES", 100_000)

@@ -5,7 +5,6 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.services import sign_up
-from posts.models import Post
 from rooms.models import Room
 from tests.graphql_client import PASSWORD, new_username
 from tests.helpers import add_post
