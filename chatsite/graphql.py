@@ -186,8 +186,10 @@ class ChatGraphQLView(GraphQLView):
         return query, variables, operation_name, id
 
     def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
-        """graphene-django parses any document; ours first, bounded in tokens (query_cost)."""
-        if query:
+        """graphene-django parses any document. One that could hold more than MAX_TOKENS
+        tokens (each is a character at least) is parsed first with that bound (query_cost),
+        so the usual short request is still parsed once."""
+        if query and len(query) > MAX_TOKENS:
             try:
                 parse(query, max_tokens=MAX_TOKENS)
             except GraphQLError as error:
