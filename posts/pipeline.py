@@ -51,7 +51,8 @@ class Backlog:
             if now - self.checked_at >= self.every:
                 self.checked_at = now
                 try:
-                    with current_app.connection_for_write() as connection:
+                    # A connection from Celery's pool: no new connection per check.
+                    with current_app.pool.acquire(block=True, timeout=1) as connection:
                         self.waiting = connection.default_channel.queue_declare(self.queue, passive=True).message_count
                 except Exception as exc:  # the publish that follows will say UNAVAILABLE if it must
                     log.warning("stage=createPost backlog of %s unknown: %r", self.queue, exc)
