@@ -42,15 +42,11 @@ def obtain_token(request):
 @require_POST
 def refresh_token(request):
     """POST {"refresh": "<token>"} (JSON or a form) -> {"access": ..., "refresh": ...}."""
-    try:
-        data = json.loads(request.body) if request.content_type == "application/json" else request.POST
-        token = data.get("refresh") if hasattr(data, "get") else None
-    except (ValueError, RecursionError):
-        token = None
-    if not isinstance(token, str) or not token:
+    fields = _fields(request, "refresh")
+    if fields is None:
         return JsonResponse({"refresh": ["This field is required."]}, status=400)
     try:
-        tokens = services.refresh_tokens(token)
+        tokens = services.refresh_tokens(fields[0])
     except ChatError as error:
         return JsonResponse({"detail": error.message, "code": "token_not_valid"}, status=401)
     return JsonResponse({"access": tokens["access_token"], "refresh": tokens["refresh_token"]})
