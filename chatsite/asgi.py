@@ -1,6 +1,6 @@
 """HTTP goes to Django; the WebSocket at /graphql/ goes to the GraphQL consumer."""
 import os
-from urllib.parse import urlparse
+from urllib.parse import urlsplit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
@@ -31,22 +31,20 @@ class BrowserOriginValidator(OriginValidator):
         headers = dict(scope.get("headers", []))
         host_header = headers.get(b"host", b"").decode("latin1").lower()
         origin = headers.get(b"origin")
-        if origin is not None and not self.same_host_and_port(origin.decode("latin1"), host_header, scope):
+        if origin is not None and not self.same_host_and_port(origin.decode("latin1"), host_header):
             return await WebsocketDenier()(scope, receive, send)
         return await super().__call__(scope, receive, send)
 
     @staticmethod
-    def same_host_and_port(origin, host_header, scope):
-        parsed = urlparse(origin)
-        default = {"http": 80, "https": 443}.get(parsed.scheme)
+    def same_host_and_port(origin, host_header):
+        """The Origin's port is the one the browser connected to (the Host header's; the
+        scheme's default when neither names one, as behind a TLS proxy on 443)."""
         try:
-            origin_port = parsed.port or default
-        except ValueError:
+            origin_parts, host_parts = urlsplit(origin), urlsplit("//" + host_header)
+            default = {"http": 80, "https": 443}.get(origin_parts.scheme)
+            return default is not None and (origin_parts.port or default) == (host_parts.port or default)
+        except ValueError:  # a port that isn't a number
             return False
-        served_port = host_header.rpartition(":")[2] if ":" in host_header.rstrip("]") else None
-        if served_port is None or not served_port.isdigit():
-            served_port = (scope.get("server") or (None, default))[1]
-        return origin_port is not None and int(served_port) == origin_port
 
     def valid_origin(self, parsed_origin):
         return parsed_origin is None or super().valid_origin(parsed_origin)
