@@ -55,6 +55,8 @@ from chatsite.ws_protocol import (
 log = logging.getLogger("chatsite.graphql_ws")
 
 KEEPALIVE_SECONDS = 15
+# An operation id is echoed in every message of the operation and kept while it runs.
+MAX_OPERATION_ID = 128
 
 
 class BadFrame(Exception):
@@ -262,7 +264,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             message = json.loads(raw)
             if not isinstance(message, dict) or not isinstance(message.get("type"), str):
                 raise BadFrame
-            if "id" in message and not isinstance(message["id"], str):
+            if "id" in message and (not isinstance(message["id"], str) or len(message["id"]) > MAX_OPERATION_ID):
                 raise BadFrame
             await self.dispatch_message(message)
         except (ValueError, RecursionError, BadFrame):  # not JSON, nested too deep, not a message

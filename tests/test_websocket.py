@@ -344,8 +344,9 @@ def test_a_subscription_that_asks_too_much_is_refused_and_the_connection_stays_u
         ({"type": "connection_init", "payload": {"authorization": ["Bearer x"]}}, 4403),
         ("[" * 50000 + "]" * 50000, 4400),
         ({"type": "complete", "id": [1]}, 4400),
+        ({"type": "subscribe", "id": "x" * 60000, "payload": {"query": "{ __typename }"}}, 4400),
     ],
-    ids=["authorization-number", "authorization-list", "deeply-nested-json", "id-a-list"],
+    ids=["authorization-number", "authorization-list", "deeply-nested-json", "id-a-list", "id-of-60-kb"],
 )
 def test_hostile_frames_close_with_the_contracts_code_and_leave_nothing_behind(quiet_web, staff_token, frame, code):
     for _ in range(5):
