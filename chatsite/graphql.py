@@ -15,7 +15,7 @@ from graphql import ExecutionResult, GraphQLError, parse
 
 from chatsite.auth import require_user, user_from_authorization
 from chatsite.errors import ChatError, Unavailable
-from chatsite.query_cost import MAX_TOKENS, VALIDATION_RULES
+from chatsite.query_cost import HTTP_VALIDATION_RULES, MAX_TOKENS
 
 log = logging.getLogger("chatsite.graphql")
 
@@ -87,7 +87,7 @@ class ChatGraphQLView(GraphQLView):
     of `BAD_USER_INPUT` errors; a mutation by GET 405. Never a traceback or an HTML error page.
     """
 
-    validation_rules = VALIDATION_RULES
+    validation_rules = HTTP_VALIDATION_RULES
 
     @staticmethod
     def format_error(error):

@@ -15,6 +15,7 @@ from graphql import (
     GraphQLList,
     GraphQLNonNull,
     InlineFragmentNode,
+    OperationType,
     ValidationRule,
     get_named_type,
     specified_rules,
@@ -99,5 +100,16 @@ class Walk:
                 self.selections(node.selection_set, inner, depth + 1, fragments, schema_only)
 
 
+class NoSubscriptionOverHttp(ValidationRule):
+    """A subscription is a stream: over HTTP it has nowhere to go (it answered an internal
+    error before). The client's mistake, said as such."""
+
+    def enter_operation_definition(self, node, *_):
+        if node.operation == OperationType.SUBSCRIPTION:
+            self.report_error(GraphQLError("Subscriptions run over the WebSocket at /graphql/, not HTTP.", node))
+        return self.SKIP
+
+
 # The rules every document is validated with: GraphQL's own, and the bound above.
 VALIDATION_RULES = (*specified_rules, QueryCostRule)
+HTTP_VALIDATION_RULES = (*VALIDATION_RULES, NoSubscriptionOverHttp)

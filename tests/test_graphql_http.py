@@ -300,3 +300,12 @@ def test_a_reasonable_query_still_runs(client, general):
     query = "{ user { id username } rooms { id name } a: posts(input: {roomId: \"general\"}) { id seq body } }"
     body = post_json(client, {"query": query}, HTTP_AUTHORIZATION=f"Bearer {token}").json()
     assert "errors" not in body, body
+
+
+def test_a_subscription_sent_over_http_is_the_clients_mistake_not_an_internal_error(client, general):
+    from tests.graphql_client import InProcess, sign_up
+
+    token, _, _ = sign_up(InProcess(client))
+    response = post_json(client, {"query": "subscription { postError { reason } }"}, HTTP_AUTHORIZATION=f"Bearer {token}")
+    [error] = graphql_errors(response, 200)
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "WebSocket" in error["message"]
