@@ -1,8 +1,11 @@
 """The Celery app: the pipeline's queues, routes and reliability settings."""
 import os
 
+import logging
+
 from celery import Celery
-from celery.signals import task_postrun
+from celery.signals import task_postrun, worker_init
+from celery.worker.consumer import Consumer
 from django.db import close_old_connections
 from kombu import Exchange, Queue
 
@@ -13,10 +16,24 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 app = Celery("chatsite")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 
+log = logging.getLogger("chatsite.celery")
+
+# Where a message no worker can run is set aside (rejected by the worker, routed by RabbitMQ):
+# a poison message (not JSON, no task, missing fields) and a stage that failed for good.
+# Kept for an operator to read, bounded in time and number.
+DEAD_LETTERS = Exchange("dead-letters", type="fanout", durable=True)
+DEAD_LETTER_QUEUE = Queue(
+    "dead-letters", DEAD_LETTERS, durable=True,
+    queue_arguments={"x-message-ttl": 7 * 24 * 3600 * 1000, "x-max-length": 100_000},
+)
+SET_ASIDE = {"x-dead-letter-exchange": DEAD_LETTERS.name}
+
 # Durable queues; Celery publishes persistent messages by default.
 app.conf.task_queues = (
-    Queue("posts", Exchange("posts", type="direct", durable=True), routing_key="posts", durable=True),
-    Queue("stockbot", Exchange("stockbot", type="direct", durable=True), routing_key="stockbot", durable=True),
+    Queue("posts", Exchange("posts", type="direct", durable=True), routing_key="posts", durable=True,
+          queue_arguments=SET_ASIDE),
+    Queue("stockbot", Exchange("stockbot", type="direct", durable=True), routing_key="stockbot", durable=True,
+          queue_arguments=SET_ASIDE),
 )
 app.conf.task_default_queue = "posts"
 # Every stage runs on the `posts` queue but the bot's, which runs where Stooq can be reached.
@@ -42,3 +59,41 @@ def return_database_connections(task=None, **kwargs):
     if task is not None and task.request.is_eager:
         return  # inline (embedded mode, tests): the caller owns the connection and transaction
     close_old_connections()
+
+
+class SettingAsideConsumer(Consumer):
+    """Celery's consumer, but a message it can't run is rejected into the dead-letter queue
+    (Celery acks an undecodable one: gone) and logged by its headers and size, never its
+    body, which may be someone's post."""
+
+    def on_decode_error(self, message, exc):
+        self._set_aside(message, exc)
+
+    def on_invalid_task(self, body, message, exc):
+        self._set_aside(message, exc)
+
+    def on_unknown_message(self, body, message):
+        self._set_aside(message, "no task header")
+
+    def on_unknown_task(self, body, message, exc):
+        self._set_aside(message, f"no task named {(message.headers or {}).get('task')!r}")
+
+    def _set_aside(self, message, why):
+        headers = message.headers if isinstance(message.headers, dict) else {}
+        log.error(
+            "stage=%s request_id=? message %s set aside in %s: %s (%s, %d bytes)",
+            str(headers.get("task", "?"))[:100], str(headers.get("id", "?"))[:100], DEAD_LETTER_QUEUE.name,
+            str(why)[:200], message.content_type, len(message.body or b""),
+        )
+        message.reject_log_error(log, self.connection_errors, requeue=False)
+
+
+app.conf.worker_consumer = f"{__name__}:SettingAsideConsumer"
+
+
+@worker_init.connect
+def declare_dead_letters(**kwargs):
+    """Before the worker consumes: RabbitMQ drops what it dead-letters to a missing exchange."""
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=None, interval_start=1, interval_step=1, interval_max=5)
+        DEAD_LETTER_QUEUE(connection.default_channel).declare()

@@ -238,6 +238,11 @@ ROOMS_PER_MINUTE = int(os.environ.get("ROOMS_PER_MINUTE", "10"))
 # Past this many messages waiting on the `posts` queue, createPost answers UNAVAILABLE
 # (retry later with the same clientId) instead of queueing posts for minutes. 0: no limit.
 PIPELINE_MAX_BACKLOG = int(os.environ.get("PIPELINE_MAX_BACKLOG", "500"))
+# A stage that fails on the database or the broker is retried with exponential backoff
+# (1 s, 2 s, ... at most PIPELINE_RETRY_BACKOFF_MAX apart), then given up: its requester gets
+# a postError. The defaults ride out a database restart or failover of a few minutes.
+PIPELINE_STAGE_MAX_RETRIES = int(os.environ.get("PIPELINE_STAGE_MAX_RETRIES", "10"))
+PIPELINE_RETRY_BACKOFF_MAX = int(os.environ.get("PIPELINE_RETRY_BACKOFF_MAX", "30"))
 # A deployment (or the benchmark) may change the numbers; the rules stay the same.
 RATE_LIMIT_POSTS = int(os.environ.get("RATE_LIMIT_POSTS", "10"))
 RATE_LIMIT_WINDOW_SECONDS = float(os.environ.get("RATE_LIMIT_WINDOW_SECONDS", "5"))
@@ -260,6 +265,8 @@ CELERY_TASK_ALWAYS_EAGER = EMBEDDED
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
+# A stage that failed for good is rejected, so RabbitMQ sets it aside in `dead-letters`.
+CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -2,6 +2,7 @@
 import logging
 import math
 import time
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
@@ -227,7 +228,10 @@ GAVE_UP_REASON = "The chat could not post this; please send it again."
 def give_up(*, request_id, stage):
     """A stage failed for good: unless the post was stored after all, its requester hears
     so (through new.post.error), with the text they sent."""
-    request = PostRequest.objects.filter(request_id=request_id).first()
+    try:
+        request = PostRequest.objects.filter(request_id=uuid.UUID(str(request_id))).first()
+    except ValueError:  # a poison message's "request id"
+        return
     if request is None or request.state == PostRequest.State.STORED:
         return
     log.warning("stage=%s request_id=%s given up: the requester is told", stage, request_id)

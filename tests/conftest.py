@@ -44,9 +44,8 @@ def _rabbitmqctl(*args):
     return subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=60)
 
 
-@pytest.fixture(scope="session")
-def amqp_url():
-    """A vhost of this run's own on the broker at AMQP_URL, deleted afterwards."""
+def new_vhost():
+    """A vhost of our own on the broker at AMQP_URL, deleted afterwards; yields its URL."""
     need(settings.TEST_AMQP_URL, "AMQP_URL", "this test needs RabbitMQ")
     parts = urlsplit(settings.TEST_AMQP_URL)
     vhost = f"chat-test-{os.getpid()}-{uuid.uuid4().hex[:6]}"
@@ -56,6 +55,12 @@ def amqp_url():
             pytest.fail(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
     yield urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
     _rabbitmqctl("delete_vhost", vhost)
+
+
+@pytest.fixture(scope="session")
+def amqp_url():
+    """A vhost of this run's own."""
+    yield from new_vhost()
 
 
 def database_url():
