@@ -45,6 +45,9 @@ def database_from_url(url):
             # A pool per process (psycopg's, through Django): a burst of requests shares a few
             # connections instead of opening one per request thread until PostgreSQL refuses
             # ("too many clients"); past `timeout` waiting, the request answers UNAVAILABLE.
+            # With the pool, health checks mean psycopg tries a connection (an empty query)
+            # before handing it out: after a database restart no request or stage gets a dead one.
+            "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
                 "pool": {
                     "min_size": 1,
@@ -267,6 +270,12 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 # A stage that failed for good is rejected, so RabbitMQ sets it aside in `dead-letters`.
 CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
+# After a broker reconnect with tasks in flight, Celery lowers the prefetch count and raises
+# it again from each finishing task's thread with a synchronous basic.qos: with `-P threads`
+# several threads then read the one consumer socket at once and the worker hangs for good
+# (seen with py-spy in tests/faults: every thread and the main loop in basic_qos, 8
+# messages unacknowledged, the queue growing). Keep the prefetch count as it is.
+CELERY_WORKER_ENABLE_PREFETCH_COUNT_REDUCTION = False
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -1,8 +1,10 @@
 """One Celery task per pipeline stage, named after the stage. Payloads are ids and text."""
 import functools
 import logging
+import time
 
 from celery import Task, shared_task
+from celery.exceptions import Reject
 from django.conf import settings
 from django.db import DatabaseError
 
@@ -16,6 +18,22 @@ log = logging.getLogger("posts.pipeline")
 class PostStage(Task):
     """A stage of a user's post. One that fails for good (its retries spent, or an error no
     retry can mend) tells the requester in a postError, never fails in silence."""
+
+    def retry(self, *args, **kwargs):
+        """Celery drops a message whose retry it can't publish (the broker is going away):
+        Reject(requeue=False), which would lose the post. Hand it back to the queue instead;
+        if the broker is really gone, the unacknowledged message comes back when it returns."""
+        try:
+            return super().retry(*args, **kwargs)
+        except Reject as reject:
+            if reject.requeue:
+                raise
+            log.warning(
+                "stage=%s request_id=%s retry not published (%r): back to the queue",
+                self.name, (self.request.kwargs or {}).get("request_id"), reject.reason,
+            )
+            time.sleep(1)  # no hot loop while the broker is half there
+            raise Reject(reject.reason, requeue=True) from None
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         request_id = kwargs.get("request_id")

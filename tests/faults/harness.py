@@ -103,6 +103,7 @@ class Reader:
         self.web, self.token, self.room_id = web, token, room_id
         self.received = []  # (seq, id), across every connection
         self.connections = 0
+        self.surprises = []
         self.stop_event = threading.Event()
         self.thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
 
@@ -120,11 +121,14 @@ class Reader:
         self.thread.join(30)
 
     async def _run(self):
+        # Stopped only by the test (after the reckoning): anything else is a reconnect.
         while not self.stop_event.is_set():
             try:
                 await self._session()
             except (ConnectionClosed, OSError, TimeoutError, InvalidStatus):
                 pass
+            except Exception as exc:  # kept for the reckoning's message; the reader goes on
+                self.surprises.append(repr(exc))
             await asyncio.sleep(0.5)
 
     async def _session(self):
@@ -155,6 +159,7 @@ def reckon(traffic, readers, room_id, expected_extra=0, timeout=90):
     """Every accepted post stored exactly once, in its room; nothing refused stored; every
     reader received the room's stored sequence. `expected_extra`: posts that are not the
     traffic's own (the bot's quotes, say)."""
+    traffic.stop()  # no post in flight while we count
     connection.close()  # the test's own session may have been cut (a database restart)
     accepted = set(traffic.accepted)
     assert len(accepted) == len(traffic.accepted), "createPost accepted one clientId twice"
@@ -166,7 +171,11 @@ def reckon(traffic, readers, room_id, expected_extra=0, timeout=90):
         bodies = stored_bodies()
         return all(bodies[body] for body in accepted)
 
-    wait_until(all_stored, timeout, f"{len(accepted)} accepted posts to be stored")
+    try:
+        wait_until(all_stored, timeout, f"{len(accepted)} accepted posts to be stored")
+    except AssertionError as exc:
+        missing = sorted(body for body in accepted if not stored_bodies()[body])
+        raise AssertionError(f"{exc}; never stored: {missing}") from None
     time.sleep(1)  # anything stored twice would land now
     bodies = stored_bodies()
     twice = {body: n for body, n in bodies.items() if n > 1}
@@ -181,7 +190,8 @@ def reckon(traffic, readers, room_id, expected_extra=0, timeout=90):
     stored = stored_sequence(room_id)
     final = stored[-1][0]
     for reader in readers:
-        wait_until(lambda r=reader: r.last >= final, timeout, f"the reader on {reader.web.label} to catch up")
+        wait_until(lambda r=reader: r.last >= final, timeout,
+                   f"the reader on {reader.web.label} to catch up (it saw {reader.surprises[-3:]})")
     for reader in readers:
         assert reader.received == stored, (
             f"reader on {reader.web.label} ({reader.connections} connections): "

@@ -64,8 +64,8 @@ def test_poison_messages_are_set_aside_and_the_worker_goes_on(start_stack):
                 producer.publish(body, routing_key="posts", content_type=content_type, content_encoding="utf-8",
                                  headers=headers or {}, serializer=None)
         traffic.wait_for(10)
+        reckon(traffic, [reader], room_id)
     assert stack.posts_worker.alive()
-    reckon(traffic, [reader], room_id)
 
     # Five set aside; the last (well formed, for no request) was run and dropped by the rules.
     wait_until(lambda: dead_letters(stack.amqp_url) == 5, 20, "five messages in dead-letters")
@@ -108,13 +108,13 @@ def test_a_stage_that_fails_for_good_ends_in_post_error_and_keeps_the_text_out_o
             # Two retries (1 s, 2 s in this stack), then the requester is told.
             frame = json.loads(ws.recv(timeout=30))
         traffic.wait_for(5)
+        reckon(traffic, [reader], room_id)
     assert frame["type"] == "next", frame
     error = frame["payload"]["data"]["postError"]
     assert error["requestId"] == request_id
     assert error["body"] == secret
     assert "send it again" in error["reason"]
 
-    reckon(traffic, [reader], room_id)
     assert not Post.objects.filter(body=secret).exists()
     assert PostRequest.objects.get(request_id=request_id).state == PostRequest.State.FAILED
     assert dead_letters(stack.amqp_url) == 1, "the failed stage's message is set aside"
