@@ -4,7 +4,7 @@ import logging
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
-from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
+from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.db import OperationalError
 from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.http.multipartparser import MultiPartParserError
@@ -141,8 +141,8 @@ class ChatGraphQLView(GraphQLView):
                 return request.POST
             except RequestDataTooBig:
                 raise too_large(limit)
-            except (SuspiciousOperation, MultiPartParserError):
-                raise refusal("The form body could not be read.")
+            except (SuspiciousOperation, MultiPartParserError, BadRequest, UnicodeDecodeError, LookupError):
+                raise refusal("The form body could not be read (send it as UTF-8).")
         if content_type not in ("application/json", "application/graphql"):
             raise HttpError(
                 HttpResponse(status=415),

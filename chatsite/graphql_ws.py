@@ -186,6 +186,24 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
 
     channel_layer_alias = "no channel per connection"  # not a configured layer: none
 
+    async def __call__(self, scope, receive, send):
+        # Once a close has gone out, nothing more may be sent (the server would raise and the
+        # consumer die before disconnect() gives back what the connection held), and frames
+        # still arriving are ignored until the disconnect.
+        self.close_sent = False
+
+        async def send_until_closed(message):
+            if self.close_sent:
+                return
+            if message["type"] == "websocket.close":
+                self.close_sent = True
+            try:
+                await send(message)
+            except RuntimeError:  # uvicorn's word for "this connection is closed already"
+                self.close_sent = True
+
+        return await super().__call__(scope, receive, send_until_closed)
+
     def _handlers(self):
         return {
             "websocket.connect": self.websocket_connect,
@@ -257,6 +275,8 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
     # --- frames in ---
 
     async def receive(self, text_data=None, bytes_data=None):
+        if self.close_sent:
+            return
         raw = text_data if text_data is not None else bytes_data
         if raw is None or len(raw.encode() if isinstance(raw, str) else raw) > settings.WEBSOCKET_MAX_FRAME_BYTES:
             return await self._close(CLOSE_BAD_REQUEST)
