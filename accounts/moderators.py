@@ -2,11 +2,12 @@
 from django.contrib.auth.models import Group, Permission
 
 GROUP_NAME = "Moderators"
-# Rooms: create, rename, lock, delete. Posts: find and delete. Users: find and deactivate
+# Rooms: create, rename, lock, delete. Posts: find and delete, and read the audit of edits
+# and deletions. Users: find and deactivate
 # (the action needs only view_user; change_user would let them edit their own permissions).
 PERMISSIONS = {
     "rooms": ["add_room", "change_room", "delete_room", "view_room"],
-    "posts": ["view_post", "delete_post"],
+    "posts": ["view_post", "delete_post", "view_postchange"],
     "auth": ["view_user"],
 }
 

@@ -227,6 +227,8 @@ REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": []}
 
 # --- The chat's rules, defined once ---
 POST_MAX_LENGTH = 2000
+# An author may edit a post for this long after sending it (deleting has no limit).
+POST_EDIT_WINDOW_SECONDS = int(os.environ.get("POST_EDIT_WINDOW_SECONDS", "900"))
 BOT_AUTHOR = "StockBot"
 # Throttles (SPEC 5), counted in the database across processes: a username is locked for
 # LOGIN_LOCKOUT_SECONDS after LOGIN_FAILURES_MAX failed logins within that time; a client

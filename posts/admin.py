@@ -1,16 +1,17 @@
 from django.contrib import admin
 
-from posts.models import Post
+from posts import services
+from posts.models import Post, PostChange
 
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ("id", "room", "author", "short_body", "is_bot", "created_at")
-    list_filter = ("is_bot", "room")
+    list_display = ("id", "room", "author", "short_body", "is_bot", "created_at", "edited_at", "deleted_at")
+    list_filter = ("is_bot", "room", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("author", "body")
     list_select_related = ("room",)
     raw_id_fields = ("room", "user")
-    readonly_fields = ("request_id", "created_at")
+    readonly_fields = ("request_id", "created_at", "edited_at", "deleted_at")
     date_hierarchy = "created_at"
     ordering = ("-id",)
     # Counting every post on each page load is the slow part of a large changelist.
@@ -18,8 +19,41 @@ class PostAdmin(admin.ModelAdmin):
 
     @admin.display(description="body")
     def short_body(self, post):
+        if post.deleted_at:
+            return "(deleted)"
         return post.body if len(post.body) <= 80 else post.body[:79] + "…"
 
     def has_add_permission(self, request):
         # Posts come through the pipeline only (rate limit, bot, fan-out); moderators delete.
+        return False
+
+    # A moderator's deletion is the API's: the post's text goes, its position stays, every
+    # reader sees it go live, and the audit (Post changes) keeps who and what.
+    def delete_model(self, request, post):
+        if post.deleted_at is None:
+            services.delete_post(user=request.user, post_id=post.pk)
+
+    def delete_queryset(self, request, queryset):
+        for post_id in queryset.filter(deleted_at__isnull=True).values_list("pk", flat=True):
+            services.delete_post(user=request.user, post_id=post_id)
+
+
+@admin.register(PostChange)
+class PostChangeAdmin(admin.ModelAdmin):
+    """The moderators' audit: every edit and deletion, with the text it replaced."""
+
+    list_display = ("created_at", "kind", "post", "room", "actor", "previous_body")
+    list_filter = ("kind", "room")
+    search_fields = ("previous_body", "actor__username")
+    list_select_related = ("post", "room", "actor")
+    ordering = ("-id",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

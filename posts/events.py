@@ -7,7 +7,7 @@ from chatsite.ws_protocol import CLOSE_FORBIDDEN, CONNECTION_CLOSE
 from posts.stages import Event
 
 # Where each event's payload sits in its group message.
-PAYLOAD_KEY = {Event.POST_CREATED: "post", Event.POST_ERROR: "error"}
+PAYLOAD_KEY = {Event.POST_CREATED: "post", Event.POST_CHANGED: "change", Event.POST_ERROR: "error"}
 
 
 def room_group(room_id):
@@ -21,6 +21,12 @@ def user_group(user_id):
 def post_created(post, request_id=None):
     group = room_group(post["room_id"])
     return group, _message(Event.POST_CREATED, group, post, request_id)
+
+
+def post_changed(change):
+    """An edit or deletion: {"seq": its position in the room, "kind", "post": the post now}."""
+    group = room_group(change["post"]["room_id"])
+    return group, _message(Event.POST_CHANGED, group, change, None)
 
 
 def post_error(error):

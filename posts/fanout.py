@@ -26,6 +26,10 @@ def post_created(*, post, request_id):
     _send_to_group(*events.post_created(post, request_id))
 
 
+def post_changed(*, change):
+    _send_to_group(*events.post_changed(change))
+
+
 def post_error(*, error):
     _send_to_group(*events.post_error(error))
 

@@ -56,6 +56,10 @@ class Post(models.Model):
     request_id = models.UUIDField(unique=True, editable=False)
     # The post's position in its room's stream (`Room.last_seq`): one order for every reader.
     seq = models.PositiveBigIntegerField(editable=False)
+    # An edit or a deletion takes a position of its own (`PostChange`); a deleted post keeps
+    # its row (and position) with no body: the text is only in the moderators' audit.
+    edited_at = models.DateTimeField(null=True, blank=True, editable=False)
+    deleted_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["room", "seq"]
@@ -76,4 +80,38 @@ class Post(models.Model):
             "body": self.body,
             "is_bot": self.is_bot,
             "created_at": self.created_at.isoformat(),
+            "edited_at": self.edited_at.isoformat() if self.edited_at else None,
+            "deleted": self.deleted_at is not None,
         }
+
+
+class PostChange(models.Model):
+    """An edit or a deletion of a post, at its own position in the room's order (taken from
+    `Room.last_seq` like a post's), so that readers see changes and posts in one order and
+    a resuming reader gets the changes it missed. Also the moderators' audit: what the
+    post said before (never shown to anyone else) and who changed it."""
+
+    class Kind(models.TextChoices):
+        EDITED = "edited"
+        DELETED = "deleted"
+
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="post_changes")
+    seq = models.PositiveBigIntegerField(editable=False)
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="changes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="post_changes"
+    )
+    previous_body = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["room", "seq"]
+        constraints = [models.UniqueConstraint(fields=["room", "seq"], name="postchange_room_seq")]
+        indexes = [models.Index(fields=["actor", "created_at"], name="postchange_actor_recent")]
+
+    def __str__(self):
+        return f"{self.kind} post {self.post_id} at {self.seq}"
+
+    def as_event(self):
+        return {"seq": self.seq, "kind": str(self.kind), "post": self.post.as_payload()}

@@ -1,4 +1,5 @@
-"""GraphQL for posts: the Post type, posts, createPost and the two subscriptions."""
+"""GraphQL for posts: the Post type, posts, createPost, editPost, deletePost and the
+subscriptions (postCreated, roomEvents, postError)."""
 import graphene
 from django.utils.dateparse import parse_datetime
 
@@ -7,7 +8,7 @@ from chatsite.graphql import caller
 from posts import selectors, services
 from posts.events import PAYLOAD_KEY, user_group
 from posts.stages import Event
-from posts.stream import room_posts
+from posts.stream import room_events, room_posts
 from rooms.selectors import find_room
 
 
@@ -25,9 +26,39 @@ class Post(graphene.ObjectType):
     body = graphene.String(required=True)
     is_bot = graphene.Boolean(required=True)
     created_at = graphene.DateTime(required=True)
+    edited_at = graphene.DateTime(description="When the author last edited it; null if never (shown as \"(edited)\").")
+    deleted = graphene.Boolean(
+        required=True, description="Deleted by its author or a moderator: the body is empty (only in roomEvents)."
+    )
 
     def resolve_created_at(root, info):
         return parse_datetime(root["created_at"])
+
+    def resolve_edited_at(root, info):
+        return parse_datetime(root["edited_at"]) if root.get("edited_at") else None
+
+    def resolve_deleted(root, info):
+        return bool(root.get("deleted"))
+
+
+class RoomEventKind(graphene.Enum):
+    CREATED = "created"
+    EDITED = "edited"
+    DELETED = "deleted"
+
+
+class RoomEvent(graphene.ObjectType):
+    """Something that happened in a room, at its own position in the room's order."""
+
+    seq = graphene.Int(
+        required=True,
+        description="The event's position in the room: a created post's is its seq; edits and deletions take their own.",
+    )
+    kind = graphene.Field(RoomEventKind, required=True)
+    post = graphene.Field(Post, required=True, description="The post as it is now (a deleted one has no body).")
+
+    def resolve_kind(root, info):
+        return root["kind"]
 
 
 class PostError(graphene.ObjectType):
@@ -56,6 +87,29 @@ class CreatePostInput(graphene.InputObjectType):
     room_id = graphene.ID(required=True)
     body = graphene.String(required=True)
     client_id = graphene.String()
+
+
+class EditPostInput(graphene.InputObjectType):
+    post_id = graphene.ID(required=True)
+    body = graphene.String(required=True)
+
+
+class DeletePostInput(graphene.InputObjectType):
+    post_id = graphene.ID(required=True)
+
+
+class DeletePostResponse(graphene.ObjectType):
+    success = graphene.Boolean(required=True)
+
+
+class RoomEventsInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+    after = graphene.Int(
+        description=(
+            "Resume: every event of the room with a greater seq, once and in order, then the live "
+            "ones (as for postCreated). Without it: live events only."
+        )
+    )
 
 
 class PostCreatedInput(graphene.InputObjectType):
@@ -96,8 +150,36 @@ class CreatePost(graphene.Mutation):
         return CreatePostResponse(success=True, request_id=request_id)
 
 
+class EditPost(graphene.Mutation):
+    """Change your own post's text, within POST_EDIT_WINDOW_SECONDS (15 minutes) of sending it.
+    Every reader gets it as an EDITED room event."""
+
+    class Arguments:
+        input = EditPostInput(required=True)
+
+    Output = Post
+
+    def mutate(root, info, input):
+        return services.edit_post(user=caller(info), post_id=input.post_id, body=input.body)
+
+
+class DeletePost(graphene.Mutation):
+    """Delete your own post (a moderator: any post). Every reader gets a DELETED room event."""
+
+    class Arguments:
+        input = DeletePostInput(required=True)
+
+    Output = DeletePostResponse
+
+    def mutate(root, info, input):
+        services.delete_post(user=caller(info), post_id=input.post_id)
+        return DeletePostResponse(success=True)
+
+
 class Mutation(graphene.ObjectType):
     create_post = CreatePost.Field()
+    edit_post = EditPost.Field()
+    delete_post = DeletePost.Field()
 
 
 class Subscription(graphene.ObjectType):
@@ -112,6 +194,15 @@ class Subscription(graphene.ObjectType):
             "subscription { postCreated(input: {roomId: \"general\", after: 41}) { seq author body } }"
         ),
     )
+    room_events = graphene.Field(
+        RoomEvent,
+        required=True,
+        input=RoomEventsInput(required=True),
+        description=(
+            "Every change in the room (posts created, edited, deleted), in one order. Example: "
+            "subscription { roomEvents(input: {roomId: \"general\", after: 41}) { seq kind post { id body editedAt } } }"
+        ),
+    )
     post_error = graphene.Field(PostError, required=True, description="The caller's own failed requests.")
 
     async def subscribe_post_created(root, info, input):
@@ -120,6 +211,14 @@ class Subscription(graphene.ObjectType):
         return room_posts(input.room_id, after=selectors.position(input.after, "after"))
 
     def resolve_post_created(root, info, input):
+        return root
+
+    async def subscribe_room_events(root, info, input):
+        caller(info)
+        await on_db_thread(find_room, input.room_id)
+        return room_events(input.room_id, after=selectors.position(input.after, "after"))
+
+    def resolve_room_events(root, info, input):
         return root
 
     async def subscribe_post_error(root, info):

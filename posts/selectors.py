@@ -1,7 +1,8 @@
-"""Reads of posts: a room's history in its order (`seq`), oldest first."""
+"""Reads of posts: a room's history in its order (`seq`), oldest first, and its events
+(posts created, edited, deleted) in the same order."""
 
 from chatsite.errors import BadUserInput
-from posts.models import Post
+from posts.models import Post, PostChange
 from rooms.models import Room
 from rooms.selectors import find_room
 
@@ -30,7 +31,7 @@ def room_history(*, room_id, before=None, after=None, limit=HISTORY_MAX):
     find_room(room_id)
     if after is not None:
         return posts_after(room_id, after, limit)
-    posts = Post.objects.filter(room_id=room_id)
+    posts = Post.objects.filter(room_id=room_id, deleted_at__isnull=True)
     if before is not None:
         posts = posts.filter(seq__lt=before)
     return [post.as_payload() for post in reversed(posts.order_by("-seq")[:limit])]
@@ -38,13 +39,35 @@ def room_history(*, room_id, before=None, after=None, limit=HISTORY_MAX):
 
 def posts_after(room_id, after, limit):
     """The oldest `limit` posts of a room with a greater seq than `after`."""
-    return [post.as_payload() for post in Post.objects.filter(room_id=room_id, seq__gt=after).order_by("seq")[:limit]]
+    return [post.as_payload() for post in live_posts(room_id).filter(seq__gt=after).order_by("seq")[:limit]]
+
+
+def live_posts(room_id):
+    """A room's posts that are not deleted."""
+    return Post.objects.filter(room_id=room_id, deleted_at__isnull=True)
+
+
+def events_after(room_id, after, limit):
+    """The oldest `limit` events of a room after position `after`, in position order:
+    {"seq", "kind": "created" | "edited" | "deleted", "post": the post as it is now}.
+    A deleted post's creation is not among them (no body anywhere): only its deletion."""
+    created = [
+        {"seq": post["seq"], "kind": "created", "post": post} for post in posts_after(room_id, after, limit)
+    ]
+    changes = [
+        change.as_event()
+        for change in PostChange.objects.filter(room_id=room_id, seq__gt=after).select_related("post").order_by("seq")[:limit]
+    ]
+    return sorted(created + changes, key=lambda event: event["seq"])[:limit]
 
 
 def missed_more_than(room_id, after, limit):
-    """Whether the room has more than `limit` posts after position `after` (positions of
+    """Whether the room has more than `limit` events after position `after` (positions of
     removed posts don't count)."""
-    return Post.objects.filter(room_id=room_id, seq__gt=after).order_by("seq")[limit : limit + 1].exists()
+    posts = live_posts(room_id).filter(seq__gt=after).order_by("seq")[: limit + 1].count()
+    if posts > limit:
+        return True
+    return posts + PostChange.objects.filter(room_id=room_id, seq__gt=after).order_by("seq")[: limit + 1 - posts].count() > limit
 
 
 def room_position(room_id):

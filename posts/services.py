@@ -12,10 +12,10 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from chatsite.auth import require_user
-from chatsite.errors import BadUserInput, Forbidden, RateLimited
+from chatsite.errors import BadUserInput, Forbidden, NotFound, RateLimited
 from chatsite.text import clean_text, has_visible_text
 from posts import fanout, pipeline
-from posts.models import Post, PostRequest
+from posts.models import Post, PostChange, PostRequest
 from posts.pipeline import send_stage
 from posts.stages import Stage
 from posts.room_tokens import InvalidRoomToken, issue_room_token, verify_room_token
@@ -260,3 +260,95 @@ def reject_post(*, request_id, room_id, user_id, body, reason):
             "reason": reason,
         },
     )
+
+
+# --- edits and deletions ---
+
+
+def edit_post(*, user, post_id, body):
+    """editPost: the author changes a plain post's text, within POST_EDIT_WINDOW_SECONDS.
+    Returns the post's payload as it is now."""
+    user = require_user(user)
+    body = validate_body(body)
+    if is_command(body):
+        raise BadUserInput("A post can't be edited into a command; send the command as a new post.")
+
+    def check(post, room):
+        if post.is_bot:
+            raise Forbidden("The bot's posts can't be edited.")
+        if post.user_id != user.pk:
+            raise Forbidden("You can only edit your own posts.")
+        if room.locked:
+            raise Forbidden(f"The room {room.name!r} is locked.")
+        window = settings.POST_EDIT_WINDOW_SECONDS
+        if timezone.now() - post.created_at > timedelta(seconds=window):
+            raise Forbidden(f"A post can be edited for {window // 60} minutes after it is sent.")
+        if post.body == body:
+            return False  # nothing to change
+        post.body, post.edited_at = body, timezone.now()
+        return True
+
+    return _change_post(user, post_id, PostChange.Kind.EDITED, check)
+
+
+def delete_post(*, user, post_id):
+    """deletePost (and the admin): the author deletes their post, a moderator any post.
+    The text is gone from every reader's view; the audit keeps it for moderators."""
+    user = require_user(user)
+    moderator = user.is_staff
+
+    def check(post, room):
+        if not moderator:
+            if post.user_id != user.pk:
+                raise Forbidden("You can only delete your own posts.")
+            if room.locked:
+                raise Forbidden(f"The room {room.name!r} is locked.")
+        post.body, post.deleted_at = "", timezone.now()
+        return True
+
+    return _change_post(user, post_id, PostChange.Kind.DELETED, check)
+
+
+def _change_post(user, post_id, kind, check):
+    """One change of one post, at the room's next position, announced after commit."""
+    post_id = _post_pk(post_id)
+    room_id = Post.objects.filter(pk=post_id, deleted_at__isnull=True).values_list("room_id", flat=True).first()
+    if room_id is None:
+        raise NotFound("No such post.")
+    _check_change_rate(user)
+    with transaction.atomic():
+        # The room's row, as when a post is stored: one position at a time, in commit order.
+        room = Room.objects.select_for_update(no_key=True).filter(pk=room_id).first()
+        post = Post.objects.filter(pk=post_id, deleted_at__isnull=True).first() if room else None
+        if post is None:
+            raise NotFound("No such post.")
+        previous_body = post.body
+        if not check(post, room):
+            return post.as_payload()
+        room.last_seq += 1
+        Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq)
+        post.save(update_fields=["body", "edited_at", "deleted_at"])
+        change = PostChange.objects.create(
+            room=room, seq=room.last_seq, post=post, kind=kind, actor=user, previous_body=previous_body
+        )
+        event = {"seq": change.seq, "kind": str(kind), "post": post.as_payload()}
+        transaction.on_commit(lambda: fanout.post_changed(change=event))
+    log.info("stage=%s post_id=%s seq=%s user=%s", kind, post.pk, change.seq, user.pk)
+    return event["post"]
+
+
+def _post_pk(post_id):
+    try:
+        return int(str(post_id))
+    except (ValueError, OverflowError):
+        raise NotFound("No such post.") from None
+
+
+def _check_change_rate(user):
+    """Edits and deletions share the post rate limit's numbers, counted apart."""
+    window_start = timezone.now() - timedelta(seconds=settings.RATE_LIMIT_WINDOW_SECONDS)
+    if PostChange.objects.filter(actor=user, created_at__gte=window_start).count() >= settings.RATE_LIMIT_POSTS:
+        raise RateLimited(
+            f"Slow down: at most {settings.RATE_LIMIT_POSTS} edits or deletions in "
+            f"{settings.RATE_LIMIT_WINDOW_SECONDS:g} seconds."
+        )

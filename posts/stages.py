@@ -16,4 +16,5 @@ class Stage(StrEnum):
 
 class Event(StrEnum):
     POST_CREATED = "new.post.created"
+    POST_CHANGED = "post.changed"
     POST_ERROR = "new.post.error.notify"

@@ -1,4 +1,6 @@
-"""A room's posts as one ordered, resumable stream, for the subscriptions of one web process.
+"""A room's events (posts created, edited, deleted) as one ordered, resumable stream, for
+the subscriptions of one web process. Each event has its own position (`seq`) in the room:
+a post's is the post's seq, an edit's or deletion's is taken the same way (`PostChange`).
 
 Each web process joins a room's group once (not once per subscriber, see chatsite.groups),
 and keeps the room's position: the newest `seq` it has handed on. Group messages come
@@ -18,7 +20,7 @@ slip between the two, however long it took the process to join the room's group.
 """
 import asyncio
 import logging
-from contextlib import suppress
+from contextlib import aclosing, suppress
 
 from django.conf import settings
 
@@ -33,6 +35,8 @@ log = logging.getLogger("posts.stream")
 
 PAGE = 200
 POST = PAYLOAD_KEY[Event.POST_CREATED]
+CHANGE = PAYLOAD_KEY[Event.POST_CHANGED]
+CREATED = "created"
 
 
 READ_TIMEOUT_SECONDS = 10
@@ -52,14 +56,14 @@ class TooFarBehind(ChatError):
 
 
 class Subscriber:
-    """One subscription's inbox of posts, oldest first."""
+    """One subscription's inbox of events, oldest first."""
 
     def __init__(self):
         self.queue = asyncio.Queue()
         self.ended = None  # a ChatError that ends the subscription
 
-    def put(self, post):
-        self.queue.put_nowait(post)
+    def put(self, event):
+        self.queue.put_nowait(event)
 
     def end(self, error):
         self.ended = error
@@ -76,7 +80,7 @@ class RoomFeed:
         self.subscribers = set()
         self.position = None  # the newest seq handed on; known once joined
         self.inbox = asyncio.Queue()
-        self.ahead = {}  # seq -> post, come before an earlier one
+        self.ahead = {}  # seq -> event, come before an earlier one
         self.gap_deadline = 0
         self.joined = asyncio.ensure_future(self._join())
         self.pump = None
@@ -97,36 +101,36 @@ class RoomFeed:
             wait = settings.STREAM_CHECK_SECONDS if not self.ahead else max(0, self.gap_deadline - loop.time())
             try:
                 async with asyncio.timeout(wait):
-                    post = await self.inbox.get()
+                    event = await self.inbox.get()
             except TimeoutError:
-                post = None
+                event = None
             try:
-                await self._take(post)
+                await self._take(event)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("room stream %s: could not catch up from the database", self.room_id)
                 await asyncio.sleep(1)
 
-    async def _take(self, post):
-        if post is None:  # the wait ran out: what is missing comes from the database
+    async def _take(self, event):
+        if event is None:  # the wait ran out: what is missing comes from the database
             newest = max(self.ahead) if self.ahead else None
             self.ahead.clear()
             return await self._catch_up(newest)
-        seq = post["seq"]
+        seq = event["seq"]
         if seq <= self.position:
             return  # a late or repeated copy of one already handed on
         if seq > self.position + 1:
             if not self.ahead:
                 self.gap_deadline = asyncio.get_running_loop().time() + REORDER_WAIT_SECONDS
-            self.ahead[seq] = post
+            self.ahead[seq] = event
             return
-        self._hand_on(post)
+        self._hand_on(event)
         while self.position + 1 in self.ahead:  # the gap is filled: the waiting ones follow
             self._hand_on(self.ahead.pop(self.position + 1))
 
     async def _catch_up(self, newest):
-        """Hand on, from the database, every post after our position (up to `newest`)."""
+        """Hand on, from the database, every event after our position (up to `newest`)."""
         if newest is None:
             newest = await read(selectors.room_position, self.room_id)
             if newest <= self.position:
@@ -142,23 +146,27 @@ class RoomFeed:
             return
         log.info("room stream %s: catching up from seq %s to %s", self.room_id, self.position, newest)
         while self.position < newest:
-            page = await read(selectors.posts_after, self.room_id, self.position, PAGE)
+            page = await read(selectors.events_after, self.room_id, self.position, PAGE)
             if not page:
                 self.position = newest  # gaps in positions (a removed post): nothing to hand on
                 break
-            for post in page:
-                self._hand_on(post)
+            for event in page:
+                self._hand_on(event)
 
-    def _hand_on(self, post):
-        self.ahead.pop(post["seq"], None)
-        self.position = post["seq"]
+    def _hand_on(self, event):
+        self.ahead.pop(event["seq"], None)
+        self.position = event["seq"]
         for subscriber in self.subscribers:
-            subscriber.put(post)
+            subscriber.put(event)
 
     def receive(self, message):
         """A group message of the room (see chatsite.groups)."""
-        if message.get("type") == Event.POST_CREATED and isinstance(message.get(POST), dict):
-            self.inbox.put_nowait(message[POST])
+        kind = message.get("type")
+        if kind == Event.POST_CREATED and isinstance(message.get(POST), dict):
+            post = message[POST]
+            self.inbox.put_nowait({"seq": post["seq"], "kind": CREATED, "post": post})
+        elif kind == Event.POST_CHANGED and isinstance(message.get(CHANGE), dict):
+            self.inbox.put_nowait(message[CHANGE])
 
     async def close(self):
         log.info("room stream %s: left", self.room_id)
@@ -222,9 +230,25 @@ def too_far_behind():
     )
 
 
+def render_key(room_id, event):
+    """Events read later show the post as it is then: the key tells the states apart."""
+    post = event["post"]
+    return ("event", room_id, event["seq"], post.get("edited_at"), post.get("deleted"))
+
+
 async def room_posts(room_id, after=None):
-    """The room's posts after position `after` (None: from now on), once each and in order,
-    then live, as (render key, post payload) pairs."""
+    """The room's new posts after position `after` (None: from now on), once each and in
+    order, then live, as (render key, post payload) pairs."""
+    async with aclosing(room_events(room_id, after)) as events:
+        async for _, event in events:
+            if event["kind"] == CREATED:
+                post = event["post"]
+                yield ("post", post["id"], post.get("edited_at")), post
+
+
+async def room_events(room_id, after=None):
+    """The room's events after position `after` (None: from now on), once each and in
+    order, then live, as (render key, event) pairs."""
     streams = room_streams()
     subscriber = Subscriber()
     feed = await streams.subscribe(room_id, subscriber)  # listening before reading: nothing slips
@@ -241,18 +265,18 @@ async def room_posts(room_id, after=None):
             ):
                 raise too_far_behind()
             while True:
-                page = await read(selectors.posts_after, room_id, sent, PAGE)
-                for post in page:
-                    yield ("post", post["id"]), post
-                    sent = post["seq"]
+                page = await read(selectors.events_after, room_id, sent, PAGE)
+                for event in page:
+                    yield render_key(room_id, event), event
+                    sent = event["seq"]
                 if len(page) < PAGE:
                     break
         while True:
-            post = await subscriber.queue.get()
-            if post is None:
+            event = await subscriber.queue.get()
+            if event is None:
                 raise subscriber.ended
-            if post["seq"] > sent:
-                yield ("post", post["id"]), post
-                sent = post["seq"]
+            if event["seq"] > sent:
+                yield render_key(room_id, event), event
+                sent = event["seq"]
     finally:
         await streams.leave(feed, subscriber)

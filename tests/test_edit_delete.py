@@ -1,0 +1,195 @@
+"""Editing and deleting posts (issue 10): the rules through the API, and every reader seeing
+the change live and on resume through `roomEvents`, in the room's one order."""
+import json
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.utils import timezone
+from rest_framework_simplejwt.tokens import AccessToken
+
+from posts.models import Post, PostChange
+from tests.graphql_client import CREATE_POST, POSTS, InProcess, OverHttp, error_code, new_username
+from tests.helpers import add_post
+from tests.stack import wait_until
+
+EDIT = "mutation($input: EditPostInput!) { editPost(input: $input) { id body editedAt deleted } }"
+DELETE = "mutation($input: DeletePostInput!) { deletePost(input: $input) { success } }"
+HISTORY = "query($input: PostsInput!) { posts(input: $input) { id seq body editedAt } }"
+ROOM_EVENTS = (
+    "subscription($input: RoomEventsInput!) { roomEvents(input: $input) "
+    "{ seq kind post { id seq author body editedAt deleted } } }"
+)
+
+
+def make_user(staff=False):
+    user = get_user_model().objects.create_user(username=new_username("editor"), is_staff=staff)
+    return user, str(AccessToken.for_user(user))
+
+
+def create(gql, token, body, room="general"):
+    result = gql(CREATE_POST, {"input": {"roomId": room, "body": body}}, token=token)
+    assert "errors" not in result, result
+    return Post.objects.get(request_id=result["data"]["createPost"]["requestId"])
+
+
+def edit(gql, token, post_id, body):
+    return gql(EDIT, {"input": {"postId": str(post_id), "body": body}}, token=token)
+
+
+def delete(gql, token, post_id):
+    return gql(DELETE, {"input": {"postId": str(post_id)}}, token=token)
+
+
+@pytest.fixture
+def gql(db, general):
+    return InProcess(Client())
+
+
+def test_the_author_edits_a_post_and_history_shows_it_edited(gql):
+    _, alice = make_user()
+    post = create(gql, alice, "teh typo")
+    result = edit(gql, alice, post.pk, "the typo, fixed")
+    assert "errors" not in result, result
+    assert result["data"]["editPost"]["body"] == "the typo, fixed"
+    assert result["data"]["editPost"]["editedAt"]
+    shown = gql(HISTORY, {"input": {"roomId": "general"}}, token=alice)["data"]["posts"]
+    assert [(p["body"], bool(p["editedAt"])) for p in shown] == [("the typo, fixed", True)]
+    audit = PostChange.objects.get(post=post)
+    assert (audit.kind, audit.previous_body, audit.seq) == ("edited", "teh typo", post.seq + 1)
+
+
+def test_what_nobody_may_edit(gql, general, settings):
+    alice_user, alice = make_user()
+    _, bob = make_user()
+    post = create(gql, alice, "mine")
+    assert error_code(edit(gql, bob, post.pk, "not yours")) == "FORBIDDEN"
+    bot_post = add_post(general, "AAPL.US quote is $93.42 per share", author="bot", is_bot=True)
+    assert error_code(edit(gql, alice, bot_post.pk, "free money")) == "FORBIDDEN"
+    assert error_code(edit(gql, alice, post.pk, "   ")) == "BAD_USER_INPUT"
+    assert error_code(edit(gql, alice, post.pk, "/stock=aapl.us")) == "BAD_USER_INPUT"
+    assert error_code(edit(gql, alice, 987654, "nothing there")) == "NOT_FOUND"
+    assert error_code(edit(gql, alice, "x" * 40, "nothing there")) == "NOT_FOUND"
+    assert error_code(edit(gql, None, post.pk, "anonymous")) == "UNAUTHENTICATED"
+    Post.objects.filter(pk=post.pk).update(created_at=timezone.now() - timedelta(seconds=settings.POST_EDIT_WINDOW_SECONDS + 1))
+    too_late = edit(gql, alice, post.pk, "too late")
+    assert error_code(too_late) == "FORBIDDEN" and "15 minutes" in too_late["errors"][0]["message"]
+    assert Post.objects.get(pk=post.pk).body == "mine"
+    assert not PostChange.objects.exists(), "a refused change stores nothing"
+
+
+def test_a_deleted_post_leaves_no_body_but_the_moderators_audit(gql):
+    _, alice = make_user()
+    _, bob = make_user()
+    keep, doomed = create(gql, alice, "keep me"), create(gql, alice, "secret to delete")
+    assert error_code(delete(gql, bob, doomed.pk)) == "FORBIDDEN"
+    assert delete(gql, alice, doomed.pk)["data"]["deletePost"]["success"] is True
+    assert error_code(delete(gql, alice, doomed.pk)) == "NOT_FOUND", "deleted once"
+    assert error_code(edit(gql, alice, doomed.pk, "back")) == "NOT_FOUND"
+    shown = gql(HISTORY, {"input": {"roomId": "general"}}, token=bob)["data"]["posts"]
+    assert [p["body"] for p in shown] == ["keep me"]
+    stored = Post.objects.get(pk=doomed.pk)
+    assert stored.body == "" and stored.deleted_at is not None
+    assert PostChange.objects.get(post=doomed).previous_body == "secret to delete"
+    page = Client()
+    page.force_login(get_user_model().objects.exclude(pk=stored.user_id).first())
+    assert "secret to delete" not in page.get("/rooms/general/").content.decode()
+    assert keep.pk
+
+
+def test_a_moderator_deletes_anyones_post_from_the_api_and_the_admin(gql, admin_client):
+    _, alice = make_user()
+    _, moderator = make_user(staff=True)
+    first, second = create(gql, alice, "rule breaker one"), create(gql, alice, "rule breaker two")
+    assert delete(gql, moderator, first.pk)["data"]["deletePost"]["success"] is True
+    response = admin_client.post(f"/admin/posts/post/{second.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert list(Post.objects.filter(pk__in=[first.pk, second.pk]).values_list("body", flat=True)) == ["", ""]
+    audit = admin_client.get("/admin/posts/postchange/").content.decode()
+    assert "rule breaker one" in audit and "rule breaker two" in audit
+
+
+def test_edits_and_deletions_are_rate_limited(gql, settings):
+    settings.RATE_LIMIT_POSTS = 3
+    _, alice = make_user()
+    post = create(gql, alice, "v0")
+    for n in range(1, 4):
+        assert "errors" not in edit(gql, alice, post.pk, f"v{n}")
+    assert error_code(edit(gql, alice, post.pk, "v4")) == "RATE_LIMITED"
+
+
+# --- live and on resume, through a real server ---
+
+
+@pytest.fixture(scope="module")
+def web(stack_env):
+    from tests.test_websocket import _started
+
+    process = _started(stack_env, "edit-embedded")
+    yield process
+    process.stop()
+
+
+def events(socket, op_id, count):
+    return [socket.next_payload(op_id)["roomEvents"] for _ in range(count)]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_reader_sees_edits_and_deletions_live_and_on_resume_in_the_rooms_order(web, general):
+    from tests.test_websocket import Socket
+
+    _, alice = make_user()
+    _, bob = make_user()
+    api = OverHttp(web.url)
+    with Socket(web.ws_url) as reader:
+        reader.init(bob)
+        live = reader.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": 0}})
+        first = api(CREATE_POST, {"input": {"roomId": "general", "body": "frist"}}, token=alice)
+        created = events(reader, live, 1)[0]
+        post_id = created["post"]["id"]
+        assert created["kind"] == "CREATED" and created["post"]["body"] == "frist"
+        assert "errors" not in api(EDIT, {"input": {"postId": post_id, "body": "first"}}, token=alice)
+        api(CREATE_POST, {"input": {"roomId": "general", "body": "second"}}, token=alice)
+        assert "errors" not in api(DELETE, {"input": {"postId": post_id}}, token=alice)
+        seen = events(reader, live, 3)
+        assert [(e["kind"], e["post"]["body"]) for e in seen] == [("EDITED", "first"), ("CREATED", "second"), ("DELETED", "")]
+        assert seen[0]["post"]["editedAt"] and seen[2]["post"]["deleted"] is True
+        seqs = [created["seq"]] + [e["seq"] for e in seen]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 4, seqs
+        assert first["data"]["createPost"]["success"]
+
+    with Socket(web.ws_url) as late:
+        late.init(bob)
+        # Resuming after the post's creation: the edit and the deletion it missed, in order;
+        # from the start: the deleted post's creation is not replayed (no body anywhere).
+        resumed = late.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": created["seq"]}})
+        assert [e["kind"] for e in events(late, resumed, 3)] == ["EDITED", "CREATED", "DELETED"]
+        everything = late.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": 0}})
+        replay = events(late, everything, 3)
+        assert [(e["kind"], e["post"]["body"]) for e in replay] == [("EDITED", ""), ("CREATED", "second"), ("DELETED", "")]
+        posts_only = late.subscribe(
+            "subscription($input: PostCreatedInput!) { postCreated(input: $input) { body } }",
+            {"input": {"roomId": "general", "after": 0}},
+        )
+        assert late.next_payload(posts_only)["postCreated"]["body"] == "second"
+        assert "frist" not in json.dumps(replay)
+
+
+@pytest.mark.fullstack
+@pytest.mark.django_db(transaction=True)
+def test_an_edit_on_one_web_process_reaches_a_reader_on_another(full_stack, general):
+    from tests.test_websocket import Socket
+
+    _, alice = make_user()
+    _, bob = make_user()
+    web1 = OverHttp(full_stack.web1.url)
+    result = web1(CREATE_POST, {"input": {"roomId": "general", "body": "before"}}, token=alice)
+    request_id = result["data"]["createPost"]["requestId"]
+    stored = wait_until(lambda: Post.objects.filter(request_id=request_id).first(), 20, "the post to be stored")
+    with Socket(full_stack.web2.ws_url) as reader:
+        reader.init(bob)
+        live = reader.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": stored.seq}})
+        assert "errors" not in web1(EDIT, {"input": {"postId": str(stored.pk), "body": "after"}}, token=alice)
+        event = events(reader, live, 1)[0]
+    assert (event["kind"], event["post"]["body"]) == ("EDITED", "after") and event["seq"] > stored.seq
