@@ -2,11 +2,11 @@
 from django.contrib.auth.models import Group, Permission
 
 GROUP_NAME = "Moderators"
-# Rooms: create, rename, lock, delete. Posts: find and delete, and read the audit of edits
+# Rooms: create, rename, lock, delete, and add or remove a private room's members. Posts: find and delete, and read the audit of edits
 # and deletions. Users: find and deactivate
 # (the action needs only view_user; change_user would let them edit their own permissions).
 PERMISSIONS = {
-    "rooms": ["add_room", "change_room", "delete_room", "view_room"],
+    "rooms": ["add_room", "change_room", "delete_room", "view_room", "add_roommember", "delete_roommember", "view_roommember"],
     "posts": ["view_post", "delete_post", "view_postchange"],
     "auth": ["view_user"],
 }

@@ -3,10 +3,13 @@ import graphene
 
 import accounts.schema
 import posts.schema
+import posts.search_schema
 import rooms.schema
 
 
-class Query(accounts.schema.Query, rooms.schema.Query, posts.schema.Query, graphene.ObjectType):
+class Query(
+    accounts.schema.Query, rooms.schema.Query, posts.search_schema.Query, posts.schema.Query, graphene.ObjectType
+):
     pass
 
 

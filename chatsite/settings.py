@@ -229,6 +229,16 @@ REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": []}
 POST_MAX_LENGTH = 2000
 # An author may edit a post for this long after sending it (deleting has no limit).
 POST_EDIT_WINDOW_SECONDS = int(os.environ.get("POST_EDIT_WINDOW_SECONDS", "900"))
+# "Someone is typing": sent at most once per this many seconds per user and room, and shown
+# by readers for TYPING_SHOWN_SECONDS unless renewed (never stored).
+TYPING_INTERVAL_SECONDS = 3
+TYPING_SHOWN_SECONDS = 6
+# Presence: who has a room open. A reader who leaves stays listed this long (a reload or a
+# reconnect in between changes nothing); each process renews its readers every
+# PRESENCE_RENEW_SECONDS, and a process that stops renewing drops out after PRESENCE_TTL_SECONDS.
+PRESENCE_GRACE_SECONDS = float(os.environ.get("PRESENCE_GRACE_SECONDS", "5"))
+PRESENCE_RENEW_SECONDS = 20
+PRESENCE_TTL_SECONDS = 60
 BOT_AUTHOR = "StockBot"
 # Throttles (SPEC 5), counted in the database across processes: a username is locked for
 # LOGIN_LOCKOUT_SECONDS after LOGIN_FAILURES_MAX failed logins within that time; a client

@@ -3,15 +3,34 @@
 Every message carries its `group`, so a receiver (the WebSocket transport, a process's room
 stream) routes it without knowing the chat; the payload sits under the event's own key.
 """
+import uuid
+
 from chatsite.ws_protocol import CLOSE_FORBIDDEN, CONNECTION_CLOSE
 from posts.stages import Event
 
 # Where each event's payload sits in its group message.
-PAYLOAD_KEY = {Event.POST_CREATED: "post", Event.POST_CHANGED: "change", Event.POST_ERROR: "error"}
+PAYLOAD_KEY = {
+    Event.POST_CREATED: "post",
+    Event.POST_CHANGED: "change",
+    Event.POST_ERROR: "error",
+    Event.READ_STATE: "read",
+    Event.TYPING: "typing",
+    Event.PRESENCE: "presence",
+}
 
 
 def room_group(room_id):
     return f"room.{room_id}"
+
+
+def typing_group(room_id):
+    """Apart from the room's group: typing listeners get typing only, and the room stream
+    (every post) never wakes them."""
+    return f"typing.{room_id}"
+
+
+def presence_group(room_id):
+    return f"presence.{room_id}"
 
 
 def user_group(user_id):
@@ -32,6 +51,25 @@ def post_changed(change):
 def post_error(error):
     group = user_group(error["user_id"])
     return group, _message(Event.POST_ERROR, group, error, error["request_id"])
+
+
+def read_state(user_id, read):
+    """The user read a room further: their other sessions update their unread counts."""
+    group = user_group(user_id)
+    # Its own id: a subscription's rendering is shared by (type, id), and no two are alike.
+    return group, _message(Event.READ_STATE, group, read, uuid.uuid4().hex)
+
+
+def typing(who):
+    """Someone is typing in a room: never stored, shown by readers until it expires."""
+    group = typing_group(who["room_id"])
+    return group, _message(Event.TYPING, group, who, uuid.uuid4().hex)
+
+
+def presence(snapshot):
+    """Who has the room open now (the whole list, numbered): one message per change."""
+    group = presence_group(snapshot["room_id"])
+    return group, _message(Event.PRESENCE, group, snapshot, f"{snapshot['room_id']}:{snapshot['version']}")
 
 
 def user_deactivated(user_id):

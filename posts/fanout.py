@@ -34,6 +34,18 @@ def post_error(*, error):
     _send_to_group(*events.post_error(error))
 
 
+def read_state(*, user_id, read):
+    _send_to_group(*events.read_state(user_id, read))
+
+
+def typing(*, who):
+    _send_to_group(*events.typing(who))
+
+
+def presence(*, snapshot):
+    _send_to_group(*events.presence(snapshot))
+
+
 def user_deactivated(*, user_id):
     """Every open connection of that user, on every web process, closes with 4403."""
     _send_to_group(*events.user_deactivated(user_id))

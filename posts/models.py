@@ -115,3 +115,36 @@ class PostChange(models.Model):
 
     def as_event(self):
         return {"seq": self.seq, "kind": str(self.kind), "post": self.post.as_payload()}
+
+
+class ReadState(models.Model):
+    """How far one user has read one room: the newest position they have seen."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="read_states")
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="read_states")
+    last_read_seq = models.PositiveBigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "room"], name="readstate_one_per_user_room")]
+
+
+class RoomPresence(models.Model):
+    """`user` has `room` open (a roomEvents subscription) on one web process, until
+    `expires_at` unless that process renews it: a process that dies stops renewing."""
+
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="presences")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="presences")
+    process = models.CharField(max_length=40)
+    expires_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["room", "user", "process"], name="presence_one_per_process")]
+
+
+class PresenceClock(models.Model):
+    """A room's presence version: changes are made one at a time (this row locked) and
+    numbered, so readers drop a list older than the one they have."""
+
+    room = models.OneToOneField("rooms.Room", on_delete=models.CASCADE, primary_key=True, related_name="presence_clock")
+    version = models.PositiveBigIntegerField(default=0)

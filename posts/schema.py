@@ -1,15 +1,17 @@
 """GraphQL for posts: the Post type, posts, createPost, editPost, deletePost and the
 subscriptions (postCreated, roomEvents, postError)."""
+from contextlib import aclosing
+
 import graphene
 from django.utils.dateparse import parse_datetime
 
 from chatsite.db import on_db_thread
 from chatsite.graphql import caller
-from posts import selectors, services
-from posts.events import PAYLOAD_KEY, user_group
+from posts import presence, selectors, services
+from posts.events import PAYLOAD_KEY, presence_group, typing_group, user_group
 from posts.stages import Event
 from posts.stream import room_events, room_posts
-from rooms.selectors import find_room
+from rooms.selectors import room_for
 
 
 class Post(graphene.ObjectType):
@@ -59,6 +61,53 @@ class RoomEvent(graphene.ObjectType):
 
     def resolve_kind(root, info):
         return root["kind"]
+
+
+class ReadState(graphene.ObjectType):
+    """How far the caller has read a room, and what is new there for them."""
+
+    room_id = graphene.ID(required=True)
+    last_read_seq = graphene.Int(required=True, description="The newest position the caller has seen (markRead).")
+    unread_count = graphene.Int(required=True, description="Posts by others after it (deleted ones don't count).")
+    mention_count = graphene.Int(required=True, description="Those of them that mention @the caller.")
+
+
+class Typing(graphene.ObjectType):
+    """Someone is typing in the room: show it for `expiresInSeconds` unless it comes again."""
+
+    room_id = graphene.ID(required=True)
+    user_id = graphene.ID(required=True)
+    username = graphene.String(required=True)
+    expires_in_seconds = graphene.Int(required=True)
+
+
+class PresentUser(graphene.ObjectType):
+    user_id = graphene.ID(required=True)
+    username = graphene.String(required=True)
+
+
+class Presence(graphene.ObjectType):
+    """Who has the room open now (a roomEvents subscription, as the room page keeps)."""
+
+    room_id = graphene.ID(required=True)
+    version = graphene.Int(required=True, description="Increases with every change: keep the highest one seen.")
+    count = graphene.Int(required=True)
+    users = graphene.List(graphene.NonNull(PresentUser), required=True, description="By name, at most 50.")
+
+
+class RoomInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+
+
+class SendTypingResponse(graphene.ObjectType):
+    sent = graphene.Boolean(
+        required=True, description="False when one was sent less than TYPING_INTERVAL_SECONDS (3) ago: not an error."
+    )
+
+
+class MarkReadInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+    seq = graphene.Int(required=True, description="The newest position the reader has seen (a post's or an event's seq).")
 
 
 class PostError(graphene.ObjectType):
@@ -128,8 +177,8 @@ class Query(graphene.ObjectType):
     posts = graphene.List(graphene.NonNull(Post), required=True, input=PostsInput(required=True))
 
     def resolve_posts(root, info, input):
-        caller(info)
         return selectors.room_history(
+            user=caller(info),
             room_id=input.room_id, before=input.before, after=input.after, limit=input.limit
         )
 
@@ -176,10 +225,66 @@ class DeletePost(graphene.Mutation):
         return DeletePostResponse(success=True)
 
 
+class MarkRead(graphene.Mutation):
+    """The caller has read the room up to `seq` (it never moves back). The caller's other
+    sessions get the new state through readStateChanged."""
+
+    class Arguments:
+        input = MarkReadInput(required=True)
+
+    Output = ReadState
+
+    def mutate(root, info, input):
+        return services.mark_read(user=caller(info), room_id=input.room_id, seq=input.seq)
+
+
+class SendTyping(graphene.Mutation):
+    """Tell the room's readers you are typing (call it as keys are pressed; the server sends
+    at most one every 3 seconds). Never stored."""
+
+    class Arguments:
+        input = RoomInput(required=True)
+
+    Output = SendTypingResponse
+
+    def mutate(root, info, input):
+        return SendTypingResponse(sent=services.typing(user=caller(info), room_id=input.room_id))
+
+
 class Mutation(graphene.ObjectType):
     create_post = CreatePost.Field()
+    send_typing = SendTyping.Field()
+    mark_read = MarkRead.Field()
     edit_post = EditPost.Field()
     delete_post = DeletePost.Field()
+
+
+async def only(event, messages):
+    """The messages of one kind from a group that carries several (a user's group)."""
+    async with aclosing(messages) as stream:
+        async for key, message in stream:
+            if message.get("type") == event:
+                yield key, message
+
+
+async def presence_stream(room_id, messages):
+    """The list now, then each newer one: listening first, so no change slips between."""
+    async with aclosing(only(Event.PRESENCE, messages)) as changes:
+        now = await on_db_thread(presence.current, room_id)
+        yield ("presence", room_id, now["version"]), now
+        version = now["version"]
+        async for key, message in changes:
+            snapshot = message[PAYLOAD_KEY[Event.PRESENCE]]
+            if snapshot["version"] > version:
+                version = snapshot["version"]
+                yield key, snapshot
+
+
+async def others_typing(user, messages):
+    async with aclosing(only(Event.TYPING, messages)) as typing:
+        async for key, message in typing:
+            if message[PAYLOAD_KEY[Event.TYPING]].get("user_id") != str(user.pk):
+                yield key, message
 
 
 class Subscription(graphene.ObjectType):
@@ -204,26 +309,71 @@ class Subscription(graphene.ObjectType):
         ),
     )
     post_error = graphene.Field(PostError, required=True, description="The caller's own failed requests.")
+    presence_changed = graphene.Field(
+        Presence,
+        required=True,
+        input=RoomInput(required=True),
+        description=(
+            "Who has the room open: the list now, then the whole list again after each change. "
+            "Someone who leaves stays listed for a few seconds (a reload changes nothing)."
+        ),
+    )
+    typing = graphene.Field(
+        Typing,
+        required=True,
+        input=RoomInput(required=True),
+        description="Who else is typing in the room, as it happens (never replayed).",
+    )
+    read_state_changed = graphene.Field(
+        ReadState, required=True, description="The caller read a room further, in any of their sessions."
+    )
 
     async def subscribe_post_created(root, info, input):
-        caller(info)
-        await on_db_thread(find_room, input.room_id)
+        # Membership is checked when subscribing: a member removed later keeps this
+        # subscription until it ends (a reconnect subscribes again, and is refused).
+        await on_db_thread(room_for, caller(info), input.room_id)
         return room_posts(input.room_id, after=selectors.position(input.after, "after"))
 
     def resolve_post_created(root, info, input):
         return root
 
     async def subscribe_room_events(root, info, input):
-        caller(info)
-        await on_db_thread(find_room, input.room_id)
-        return room_events(input.room_id, after=selectors.position(input.after, "after"))
+        # Membership is checked when subscribing: a member removed later keeps this
+        # subscription until it ends (a reconnect subscribes again, and is refused).
+        user = caller(info)
+        await on_db_thread(room_for, user, input.room_id)
+        events = room_events(input.room_id, after=selectors.position(input.after, "after"))
+        return presence.while_present(input.room_id, user.pk, events)  # the reader is in the room meanwhile
 
     def resolve_room_events(root, info, input):
         return root
 
     async def subscribe_post_error(root, info):
         user = caller(info)
-        return info.context.listen(user_group(user.pk))
+        return only(Event.POST_ERROR, info.context.listen(user_group(user.pk)))
 
     def resolve_post_error(root, info):
         return root[PAYLOAD_KEY[Event.POST_ERROR]]
+
+    async def subscribe_presence_changed(root, info, input):
+        user = caller(info)
+        await on_db_thread(room_for, user, input.room_id)
+        return presence_stream(input.room_id, info.context.listen(presence_group(input.room_id)))
+
+    def resolve_presence_changed(root, info, input):
+        return root
+
+    async def subscribe_typing(root, info, input):
+        user = caller(info)
+        await on_db_thread(room_for, user, input.room_id)
+        return others_typing(user, info.context.listen(typing_group(input.room_id)))
+
+    def resolve_typing(root, info, input):
+        return root[PAYLOAD_KEY[Event.TYPING]]
+
+    async def subscribe_read_state_changed(root, info):
+        user = caller(info)
+        return only(Event.READ_STATE, info.context.listen(user_group(user.pk)))
+
+    def resolve_read_state_changed(root, info):
+        return root[PAYLOAD_KEY[Event.READ_STATE]]

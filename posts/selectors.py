@@ -1,10 +1,15 @@
 """Reads of posts: a room's history in its order (`seq`), oldest first, and its events
 (posts created, edited, deleted) in the same order."""
 
+import re
+
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
 from chatsite.errors import BadUserInput
-from posts.models import Post, PostChange
+from posts.models import Post, PostChange, ReadState
 from rooms.models import Room
-from rooms.selectors import find_room
+from rooms.selectors import find_room, room_for
 
 HISTORY_MAX = 50
 
@@ -17,8 +22,8 @@ def position(value, name):
     return value
 
 
-def room_history(*, room_id, before=None, after=None, limit=HISTORY_MAX):
-    """Post payloads of a room, oldest first.
+def room_history(*, user, room_id, before=None, after=None, limit=HISTORY_MAX):
+    """Post payloads of a room `user` can see (NotFound otherwise), oldest first.
 
     No cursor: the newest `limit`. `before`: the newest `limit` with a smaller seq (paging
     back). `after`: the oldest `limit` with a greater seq (catching up).
@@ -28,7 +33,7 @@ def room_history(*, room_id, before=None, after=None, limit=HISTORY_MAX):
     before, after = position(before, "before"), position(after, "after")
     if before is not None and after is not None:
         raise BadUserInput("Give `before` or `after`, not both.")
-    find_room(room_id)
+    room_for(user, room_id)
     if after is not None:
         return posts_after(room_id, after, limit)
     posts = Post.objects.filter(room_id=room_id, deleted_at__isnull=True)
@@ -76,3 +81,37 @@ def room_position(room_id):
     if newest is None:
         find_room(room_id)  # raises NotFound
     return newest
+
+
+def mention_pattern(username):
+    """`@username` as a word, in a regular expression both PostgreSQL and SQLite read alike."""
+    return rf"(^|[^\w@])@{re.escape(username)}([^\w]|$)"
+
+
+def read_states(user, room_ids):
+    """{room id: {"room_id", "last_read_seq", "unread_count", "mention_count"}} for the user:
+    posts by others after their read position, and those of them that mention them."""
+    room_ids = list(room_ids)
+    last_read = {
+        room_id: seq
+        for room_id, seq in ReadState.objects.filter(user=user, room_id__in=room_ids).values_list("room_id", "last_read_seq")
+    }
+    read_position = ReadState.objects.filter(user=user, room_id=OuterRef("room_id")).values("last_read_seq")[:1]
+    counts = (
+        Post.objects.filter(room_id__in=room_ids, deleted_at__isnull=True)
+        .exclude(user=user)
+        .annotate(read_up_to=Coalesce(Subquery(read_position), Value(0), output_field=IntegerField()))
+        .filter(seq__gt=F("read_up_to"))
+        .values("room_id")
+        .annotate(unread=Count("id"), mentions=Count("id", filter=Q(body__iregex=mention_pattern(user.username))))
+    )
+    found = {row["room_id"]: row for row in counts}
+    return {
+        room_id: {
+            "room_id": room_id,
+            "last_read_seq": last_read.get(room_id, 0),
+            "unread_count": found.get(room_id, {}).get("unread", 0),
+            "mention_count": found.get(room_id, {}).get("mentions", 0),
+        }
+        for room_id in room_ids
+    }

@@ -2,7 +2,9 @@
 import logging
 import math
 import time
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import timedelta
 
 from django.conf import settings
@@ -14,13 +16,13 @@ from django.utils import timezone
 from chatsite.auth import require_user
 from chatsite.errors import BadUserInput, Forbidden, NotFound, RateLimited
 from chatsite.text import clean_text, has_visible_text
-from posts import fanout, pipeline
-from posts.models import Post, PostChange, PostRequest
+from posts import fanout, pipeline, selectors
+from posts.models import Post, PostChange, PostRequest, ReadState
 from posts.pipeline import send_stage
 from posts.stages import Stage
 from posts.room_tokens import InvalidRoomToken, issue_room_token, verify_room_token
 from rooms.models import Room
-from rooms.selectors import find_room
+from rooms.selectors import can_see, find_room, room_for
 
 log = logging.getLogger("posts.pipeline")
 
@@ -38,8 +40,9 @@ def validate_body(body):
     return body
 
 
-def room_open_for_posts(room_id):
-    room = find_room(room_id)
+def room_open_for_posts(user, room_id):
+    """The room `user` may post in: one they can see (NotFound otherwise), not locked."""
+    room = room_for(user, room_id)
     if room.locked:
         raise Forbidden(f"The room {room.name!r} is locked.")
     return room
@@ -55,7 +58,7 @@ def request_post(*, user, room_id, body, client_id=None):
     Returns the request id. Either the pipeline has the post or nothing was stored.
     """
     user = require_user(user)
-    room = room_open_for_posts(room_id)
+    room = room_open_for_posts(user, room_id)
     body = validate_body(body)
     client_id = clean_text(client_id or "", field="clientId").strip() or None
     if client_id and len(client_id) > CLIENT_ID_MAX_LENGTH:
@@ -306,14 +309,16 @@ def delete_post(*, user, post_id):
         post.body, post.deleted_at = "", timezone.now()
         return True
 
-    return _change_post(user, post_id, PostChange.Kind.DELETED, check)
+    return _change_post(user, post_id, PostChange.Kind.DELETED, check, any_room=moderator)
 
 
-def _change_post(user, post_id, kind, check):
-    """One change of one post, at the room's next position, announced after commit."""
+def _change_post(user, post_id, kind, check, any_room=False):
+    """One change of one post, at the room's next position, announced after commit.
+    A post in a private room the user is not in is no post for them (unless `any_room`: a
+    moderator deleting)."""
     post_id = _post_pk(post_id)
     room_id = Post.objects.filter(pk=post_id, deleted_at__isnull=True).values_list("room_id", flat=True).first()
-    if room_id is None:
+    if room_id is None or not (any_room or can_see(user, find_room(room_id))):
         raise NotFound("No such post.")
     _check_change_rate(user)
     with transaction.atomic():
@@ -352,3 +357,58 @@ def _check_change_rate(user):
             f"Slow down: at most {settings.RATE_LIMIT_POSTS} edits or deletions in "
             f"{settings.RATE_LIMIT_WINDOW_SECONDS:g} seconds."
         )
+
+
+# --- read state ---
+
+
+def mark_read(*, user, room_id, seq):
+    """markRead: the user has seen the room up to position `seq` (never moves back). Their
+    other sessions hear of it, to update their unread counts. Returns the read state."""
+    user = require_user(user)
+    room = room_for(user, room_id)
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise BadUserInput("`seq` must be a position in the room (an integer, 0 or more).")
+    seq = min(seq, room.last_seq)
+    with transaction.atomic():
+        state, _ = ReadState.objects.select_for_update().get_or_create(user=user, room=room)
+        moved = seq > state.last_read_seq
+        if moved:
+            state.last_read_seq = seq
+            state.save(update_fields=["last_read_seq", "updated_at"])
+    read = selectors.read_states(user, [room.pk])[room.pk]
+    if moved:
+        transaction.on_commit(lambda: fanout.read_state(user_id=user.pk, read=read))
+    return read
+
+
+# --- typing ---
+
+_typing_lock = threading.Lock()
+_typing_sent = OrderedDict()  # (user id, room id) -> when it was last announced, this process
+TYPING_REMEMBERED = 10_000
+
+
+def typing(*, user, room_id):
+    """sendTyping: tell the room's readers that `user` is typing. Announced at most once per
+    TYPING_INTERVAL_SECONDS per user and room (more often is not an error: clients call it as
+    keys are pressed), never stored; readers drop it after TYPING_SHOWN_SECONDS."""
+    user = require_user(user)
+    room = room_open_for_posts(user, room_id)
+    key, now = (user.pk, room.pk), time.monotonic()
+    with _typing_lock:
+        if now - _typing_sent.get(key, float("-inf")) < settings.TYPING_INTERVAL_SECONDS:
+            return False
+        _typing_sent[key] = now
+        _typing_sent.move_to_end(key)
+        while len(_typing_sent) > TYPING_REMEMBERED:
+            _typing_sent.popitem(last=False)
+    fanout.typing(
+        who={
+            "room_id": room.pk,
+            "user_id": str(user.pk),
+            "username": user.username,
+            "expires_in_seconds": settings.TYPING_SHOWN_SECONDS,
+        }
+    )
+    return True

@@ -18,3 +18,6 @@ class Event(StrEnum):
     POST_CREATED = "new.post.created"
     POST_CHANGED = "post.changed"
     POST_ERROR = "new.post.error.notify"
+    READ_STATE = "read.state"
+    TYPING = "room.typing"
+    PRESENCE = "room.presence"

@@ -1,27 +1,75 @@
 import graphene
 
+import posts.selectors
+
 from chatsite.graphql import caller
 from rooms import services
-from rooms.models import Room as RoomModel
+from rooms.selectors import visible_rooms
 
 
 class Room(graphene.ObjectType):
     id = graphene.ID(required=True)
     name = graphene.String(required=True)
     created_at = graphene.DateTime(required=True)
+    is_private = graphene.Boolean(
+        required=True, description="Only its members see it, read it, subscribe to it and post in it."
+    )
+    is_direct = graphene.Boolean(
+        required=True, description="A direct message: a private room of exactly two people (openDirectMessage)."
+    )
+    # The caller's read state (markRead), for every room of one answer in one query.
+    last_read_seq = graphene.Int(required=True, description="The newest position the caller has seen (markRead).")
+    unread_count = graphene.Int(required=True, description="Posts by others since the caller last read the room.")
+    mention_count = graphene.Int(required=True, description="Those of them that mention @the caller.")
+
+    def resolve_last_read_seq(room, info):
+        return read_state_of(room, info)["last_read_seq"]
+
+    def resolve_unread_count(room, info):
+        return read_state_of(room, info)["unread_count"]
+
+    def resolve_mention_count(room, info):
+        return read_state_of(room, info)["mention_count"]
+
+
+def read_state_of(room, info):
+    """The caller's read state of `room`, computed once per answer for all rooms listed."""
+    states = getattr(info.context, "_read_states", None)
+    if states is None or room.pk not in states:
+        listed = getattr(info.context, "_rooms_listed", None) or [room.pk]
+        states = info.context._read_states = posts.selectors.read_states(caller(info), set(listed) | {room.pk})
+    return states[room.pk]
 
 
 class CreateRoomInput(graphene.InputObjectType):
     id = graphene.ID(required=True, description='A slug, e.g. "general".')
     name = graphene.String(required=True)
+    is_private = graphene.Boolean(
+        default_value=False,
+        description="Private: only members see it; you are its first member and add others (addRoomMember).",
+    )
+
+
+class AddRoomMemberInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True, description="A private room you created (any private room, for a moderator).")
+    username = graphene.String(required=True, description="Who to add (an active user).")
+
+
+class OpenDirectMessageInput(graphene.InputObjectType):
+    username = graphene.String(required=True, description="The other person (an active user, not you).")
 
 
 class Query(graphene.ObjectType):
-    rooms = graphene.List(graphene.NonNull(Room), required=True)
+    rooms = graphene.List(
+        graphene.NonNull(Room),
+        required=True,
+        description="The rooms the caller can see, by name: every public room and the private rooms they are in.",
+    )
 
     def resolve_rooms(root, info):
-        caller(info)
-        return RoomModel.objects.order_by("name")
+        rooms = list(visible_rooms(caller(info)))
+        info.context._rooms_listed = [room.pk for room in rooms]
+        return rooms
 
 
 class CreateRoom(graphene.Mutation):
@@ -31,8 +79,39 @@ class CreateRoom(graphene.Mutation):
     Output = Room
 
     def mutate(root, info, input):
-        return services.create_room(room_id=input.id, name=input.name, user=caller(info))
+        return services.create_room(
+            room_id=input.id, name=input.name, user=caller(info), is_private=bool(input.is_private)
+        )
+
+
+class AddRoomMember(graphene.Mutation):
+    """Add someone to a private room: its creator or a moderator may (FORBIDDEN otherwise).
+    A public room is BAD_USER_INPUT, an unknown user NOT_FOUND; adding a member again changes
+    nothing."""
+
+    class Arguments:
+        input = AddRoomMemberInput(required=True)
+
+    Output = Room
+
+    def mutate(root, info, input):
+        return services.add_room_member(user=caller(info), room_id=input.room_id, username=input.username)
+
+
+class OpenDirectMessage(graphene.Mutation):
+    """The direct-message room of the caller and `username`: a private room of the two of
+    them, the same room whoever opens it (created the first time)."""
+
+    class Arguments:
+        input = OpenDirectMessageInput(required=True)
+
+    Output = Room
+
+    def mutate(root, info, input):
+        return services.open_direct_room(user=caller(info), username=input.username)
 
 
 class Mutation(graphene.ObjectType):
     create_room = CreateRoom.Field()
+    add_room_member = AddRoomMember.Field()
+    open_direct_message = OpenDirectMessage.Field()

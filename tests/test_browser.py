@@ -110,7 +110,7 @@ def shown_bodies(page):
 
 
 def record_resumes(page):
-    """The `after` of every postCreated subscription the page sends, in order (None: live only)."""
+    """The `after` of every roomEvents subscription the page sends, in order (None: live only)."""
     page.resumes = []
 
     def on_socket(socket):
@@ -119,7 +119,7 @@ def record_resumes(page):
                 message = json.loads(payload)
             except (TypeError, ValueError):
                 return
-            if message.get("type") == "subscribe" and "postCreated" in message["payload"]["query"]:
+            if message.get("type") == "subscribe" and "roomEvents" in message["payload"]["query"]:
                 page.resumes.append(message["payload"]["variables"]["input"].get("after"))
 
         socket.on("framesent", on_frame)

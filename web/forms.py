@@ -58,12 +58,28 @@ class CreateRoomForm(forms.Form):
         help_text="Optional: lower-case letters, digits, '-' or '_'. Made from the name when left empty.",
         widget=forms.TextInput(attrs={"placeholder": "stock-talk", "autocapitalize": "none"}),
     )
+    private = forms.BooleanField(
+        label="Private",
+        required=False,
+        help_text="Only members see it and read it: you, and whoever you add.",
+    )
 
     def save(self, *, user=None):
         """The new room (rooms.services.create_room), or a form error saying why not."""
         room_id = self.cleaned_data["room_id"].strip() or slugify(self.cleaned_data["name"])[:ROOM_ID_MAX_LENGTH]
         try:
-            return rooms.create_room(room_id=room_id, name=self.cleaned_data["name"], user=user)
+            return rooms.create_room(
+                room_id=room_id, name=self.cleaned_data["name"], user=user, is_private=self.cleaned_data["private"]
+            )
         except ChatError as exc:
             self.add_error(None, exc.message)
             return None
+
+
+class AddMemberForm(forms.Form):
+    """A private room's creator adds someone (rooms.services.add_room_member)."""
+
+    username = forms.CharField(
+        max_length=150,
+        widget=forms.TextInput(attrs={"placeholder": "username", "autocapitalize": "none", "autocomplete": "off"}),
+    )

@@ -10,4 +10,6 @@ urlpatterns = [
     path("login/", views.ChatLoginView.as_view(), name="login"),
     path("logout/", views.log_out, name="logout"),
     path("rooms/<slug:room_id>/", views.room, name="room"),
+    path("rooms/<slug:room_id>/members/", views.add_member, name="add_member"),
+    path("dm/<str:username>/", views.direct_message, name="direct"),
 ]

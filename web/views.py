@@ -1,16 +1,21 @@
-"""The browser pages: sign up, log in and out, the room list and a room."""
+"""The browser pages: sign up, log in and out, the room list and a room, direct messages."""
 from django.conf import settings
+from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import LoginView
-from django.shortcuts import get_object_or_404, redirect, render
+from django.http import Http404
+from django.shortcuts import redirect, render
 from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
-from posts.selectors import HISTORY_MAX, room_history
-from rooms.models import Room
-from web.forms import CreateRoomForm, LoginForm, SignUpForm
+from posts.search import SEARCH_LIMIT_DEFAULT, SEARCH_QUERY_MAX_LENGTH
+from posts.selectors import HISTORY_MAX, read_states, room_history
+from chatsite.errors import ChatError, NotFound
+from rooms import services as room_services
+from rooms.selectors import can_add_members, direct_room_with, member_names, room_for, visible_rooms
+from web.forms import AddMemberForm, CreateRoomForm, LoginForm, SignUpForm
 
 
 class ChatLoginView(LoginView):
@@ -56,20 +61,74 @@ def room_list(request):
         room = form.save(user=request.user)
         if room is not None:
             return redirect("web:room", room_id=room.pk)
-    rooms = Room.objects.order_by("name")
+    rooms = list(visible_rooms(request.user))
+    states = read_states(request.user, [room.pk for room in rooms])
+    for room in rooms:
+        room.read = states[room.pk]
     return render(request, "web/rooms.html", {"rooms": rooms, "form": form}, status=400 if form.errors else 200)
 
 
 @login_required
 @require_http_methods(["GET"])
 def room(request, room_id):
-    room = get_object_or_404(Room, pk=room_id)
-    posts = [{**post, "created": parse_datetime(post["created_at"])} for post in room_history(room_id=room.pk)]
+    room = _room_or_404(request.user, room_id)
+    history = room_history(user=request.user, room_id=room.pk)
+    posts = [{**post, "created": parse_datetime(post["created_at"])} for post in history]
     context = {
         "room": room,
         "posts": posts,
         "user_id": str(request.user.pk),
         "max_length": settings.POST_MAX_LENGTH,
         "history_limit": HISTORY_MAX,
+        "search_limit": SEARCH_LIMIT_DEFAULT,
+        "search_max_length": SEARCH_QUERY_MAX_LENGTH,
+        "edit_window": settings.POST_EDIT_WINDOW_SECONDS,
+        "members": member_names(room) if room.is_private else [],
+        "add_member_form": AddMemberForm() if can_add_members(request.user, room) else None,
     }
     return render(request, "web/room.html", context)
+
+
+def _room_or_404(user, room_id):
+    """The room `user` may see; a private room they are not in is a 404 like no room at all."""
+    try:
+        return room_for(user, room_id)
+    except NotFound:
+        raise Http404("No such room.") from None
+
+
+@login_required
+@require_http_methods(["POST"])
+def add_member(request, room_id):
+    """The "Add member" form of a private room's page (rooms.services.add_room_member)."""
+    room = _room_or_404(request.user, room_id)
+    form = AddMemberForm(request.POST)
+    if form.is_valid():
+        username = form.cleaned_data["username"].strip()
+        try:
+            room_services.add_room_member(user=request.user, room_id=room.pk, username=username)
+        except ChatError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, f"{username} is a member now.")
+    else:
+        messages.error(request, "Type the username of the person to add.")
+    return redirect("web:room", room_id=room.pk)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def direct_message(request, username):
+    """A direct message with `username`: GET goes to it when it is open already, or asks;
+    POST opens it (rooms.services.open_direct_room) and goes to it."""
+    if request.method == "GET":
+        room = direct_room_with(request.user, username)
+        if room is not None:
+            return redirect("web:room", room_id=room.pk)
+        return render(request, "web/direct.html", {"username": username})
+    try:
+        room = room_services.open_direct_room(user=request.user, username=username)
+    except ChatError as exc:
+        status = 404 if isinstance(exc, NotFound) else 400
+        return render(request, "web/direct.html", {"username": username, "error": exc.message}, status=status)
+    return redirect("web:room", room_id=room.pk)

@@ -1,0 +1,86 @@
+"""Who is here (issue 10): a reader with the room open (a roomEvents subscription) is listed
+for everyone subscribed to presenceChanged, across web processes; a reconnect within the
+grace changes nothing; each change is one frame per subscriber, with the whole list."""
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.tokens import AccessToken
+
+from tests.graphql_client import new_username
+from tests.stack import Web, ready
+
+ROOM_EVENTS = "subscription($input: RoomEventsInput!) { roomEvents(input: $input) { seq } }"
+PRESENCE = "subscription($input: RoomInput!) { presenceChanged(input: $input) { version count users { username } } }"
+GENERAL = {"input": {"roomId": "general"}}
+
+
+def make_user():
+    user = get_user_model().objects.create_user(username=new_username("here"))
+    return user.username, str(AccessToken.for_user(user))
+
+
+def names(socket, op_id, timeout=10):
+    presence = socket.next_payload(op_id, timeout=timeout)["presenceChanged"]
+    return [user["username"] for user in presence["users"]], presence["version"]
+
+
+@pytest.fixture(scope="module")
+def web(stack_env):
+    env = {k: v for k, v in stack_env.items() if k != "AMQP_URL"}
+    process = ready(Web({**env, "PRESENCE_GRACE_SECONDS": "1.5"}, label="presence-embedded"))
+    yield process
+    process.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_readers_come_and_go_and_a_quick_reconnect_changes_nothing(web, general):
+    from tests.test_websocket import Socket
+
+    ann, ann_token = make_user()
+    bea, bea_token = make_user()
+    with Socket(web.ws_url) as watcher:
+        watcher.init(bea_token)
+        watching = watcher.subscribe(PRESENCE, GENERAL)
+        assert names(watcher, watching)[0] == []
+        with Socket(web.ws_url) as ann_page:
+            ann_page.init(ann_token)
+            ann_page.subscribe(ROOM_EVENTS, GENERAL)
+            assert names(watcher, watching)[0] == [ann]
+        # Ann reloads: her new page is open again within the grace.
+        with Socket(web.ws_url) as ann_again:
+            ann_again.init(ann_token)
+            ann_again.subscribe(ROOM_EVENTS, GENERAL)
+            watcher.assert_silent(2.0)  # longer than the grace: no "gone", no "back"
+            # Bea opens the room too: one frame, the whole list.
+            with Socket(web.ws_url) as bea_page:
+                bea_page.init(bea_token)
+                bea_page.subscribe(ROOM_EVENTS, GENERAL)
+                assert names(watcher, watching)[0] == sorted([ann, bea])
+                watcher.assert_silent(0.5)
+            assert names(watcher, watching, timeout=5)[0] == [ann]
+        assert names(watcher, watching, timeout=5)[0] == []
+
+
+@pytest.mark.fullstack
+@pytest.mark.django_db(transaction=True)
+def test_presence_holds_across_two_web_processes(full_stack, general):
+    from tests.test_websocket import Socket
+
+    ann, ann_token = make_user()
+    _, bea_token = make_user()
+    with Socket(full_stack.web2.ws_url) as watcher:
+        watcher.init(bea_token)
+        watching = watcher.subscribe(PRESENCE, GENERAL)
+        listed, version = names(watcher, watching)
+        assert ann not in listed
+        with Socket(full_stack.web1.ws_url) as ann_page:
+            ann_page.init(ann_token)
+            ann_page.subscribe(ROOM_EVENTS, GENERAL)
+            listed, newer = names(watcher, watching)
+            assert ann in listed and newer > version
+        # Ann's connection moves to the other process within the grace: still here.
+        with Socket(full_stack.web2.ws_url) as ann_moved:
+            ann_moved.init(ann_token)
+            ann_moved.subscribe(ROOM_EVENTS, GENERAL)
+            watcher.assert_silent(6.0)
+        listed, _ = names(watcher, watching, timeout=15)
+        assert ann not in listed

@@ -1,0 +1,96 @@
+"""Who is typing (issue 10): never stored, throttled per user and room, only to others in
+the room, through a real server and WebSocket."""
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework_simplejwt.tokens import AccessToken
+
+from rooms.models import Room
+from tests.graphql_client import OverHttp, error_code, new_username
+
+SEND = "mutation($input: RoomInput!) { sendTyping(input: $input) { sent } }"
+TYPING = "subscription($input: RoomInput!) { typing(input: $input) { roomId userId username expiresInSeconds } }"
+
+
+def make_user():
+    user = get_user_model().objects.create_user(username=new_username("typist"))
+    return user, str(AccessToken.for_user(user))
+
+
+@pytest.fixture(scope="module")
+def web(stack_env):
+    from tests.test_websocket import _started
+
+    process = _started(stack_env, "typing-embedded")
+    yield process
+    process.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_others_see_who_is_typing_once_per_interval_and_nothing_is_stored(web, general):
+    from tests.test_websocket import Socket
+
+    ann_user, ann = make_user()
+    _, bea = make_user()
+    Room.objects.create(id="elsewhere", name="Elsewhere")
+    api = OverHttp(web.url)
+    tables_before = table_sizes()
+    with Socket(web.ws_url) as bea_socket, Socket(web.ws_url) as ann_socket:
+        bea_socket.init(bea)
+        ann_socket.init(ann)
+        watching = bea_socket.subscribe(TYPING, {"input": {"roomId": "general"}})
+        own = ann_socket.subscribe(TYPING, {"input": {"roomId": "general"}})
+        other_room = bea_socket.subscribe(TYPING, {"input": {"roomId": "elsewhere"}})
+        # A subscription has no acknowledgement: type until Bea sees it (each try waits out
+        # the interval, so the throttle doesn't swallow it).
+        for _ in range(5):
+            sent = api(SEND, {"input": {"roomId": "general"}}, token=ann)["data"]["sendTyping"]["sent"]
+            assert sent is True
+            try:
+                seen = bea_socket.next_payload(watching, timeout=3.2)["typing"]
+                break
+            except TimeoutError:
+                continue
+        assert seen == {"roomId": "general", "userId": str(ann_user.pk), "username": ann_user.username, "expiresInSeconds": 6}
+        again = api(SEND, {"input": {"roomId": "general"}}, token=ann)["data"]["sendTyping"]["sent"]
+        assert again is False, "within 3 s: throttled, not an error"
+        bea_socket.assert_silent(1.0)  # neither the throttled one nor the other room's
+        ann_socket.assert_silent(0.5)  # nor one's own
+        assert own and other_room
+    assert table_sizes() == tables_before, "typing is never stored"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_typing_in_a_room_you_cant_post_in_is_refused(web, general):
+    _, ann = make_user()
+    api = OverHttp(web.url)
+    Room.objects.create(id="frozen", name="Frozen", locked=True)
+    assert error_code(api(SEND, {"input": {"roomId": "frozen"}}, token=ann)) == "FORBIDDEN"
+    assert error_code(api(SEND, {"input": {"roomId": "nowhere"}}, token=ann)) == "NOT_FOUND"
+    assert error_code(api(SEND, {"input": {"roomId": "general"}})) == "UNAUTHENTICATED"
+
+
+def table_sizes():
+    from posts.models import Post, PostChange, PostRequest
+
+    return [model.objects.count() for model in (Post, PostChange, PostRequest)]
+
+
+@pytest.mark.fullstack
+@pytest.mark.django_db(transaction=True)
+def test_typing_on_one_web_process_reaches_a_reader_on_another(full_stack, general):
+    from tests.test_websocket import Socket
+
+    ann_user, ann = make_user()
+    _, bea = make_user()
+    api = OverHttp(full_stack.web1.url)
+    with Socket(full_stack.web2.ws_url) as bea_socket:
+        bea_socket.init(bea)
+        watching = bea_socket.subscribe(TYPING, {"input": {"roomId": "general"}})
+        for _ in range(5):
+            api(SEND, {"input": {"roomId": "general"}}, token=ann)
+            try:
+                seen = bea_socket.next_payload(watching, timeout=3.2)["typing"]
+                break
+            except TimeoutError:
+                continue
+    assert seen["username"] == ann_user.username
