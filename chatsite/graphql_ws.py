@@ -191,6 +191,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         # consumer die before disconnect() gives back what the connection held), and frames
         # still arriving are ignored until the disconnect.
         self.close_sent = False
+        self.server_send = send  # the hot path's, which checks close_sent itself
 
         async def send_until_closed(message):
             if self.close_sent:
@@ -409,11 +410,17 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         shape = (query, json.dumps({k: v for k, v in variables.items() if k in used}, sort_keys=True), operation_name)
         # The hot path, once per event and subscriber: a shared rendering, one string
         # concatenation, one call to the server's send.
-        prefix, send = self.next_prefix(op_id), self.base_send
+        prefix, send = self.next_prefix(op_id), self.server_send
         try:
             async for key, root in stream:
                 payload = render_event((key, shape), document, root, variables, operation_name, context)
-                await send({"type": "websocket.send", "text": prefix + payload + "}"})
+                if self.close_sent:
+                    return
+                try:
+                    await send({"type": "websocket.send", "text": prefix + payload + "}"})
+                except RuntimeError:  # closed by the server meanwhile (see __call__)
+                    self.close_sent = True
+                    return
         except ChatError as error:  # the stream ended for a reason the client can act on
             return await self._finish_with_errors(op_id, [GraphQLError(error.message, original_error=error)])
         finally:

@@ -20,7 +20,7 @@ slip between the two, however long it took the process to join the room's group.
 """
 import asyncio
 import logging
-from contextlib import aclosing, suppress
+from contextlib import suppress
 
 from django.conf import settings
 
@@ -230,25 +230,31 @@ def too_far_behind():
     )
 
 
+def post_key(post):
+    return ("post", post["id"], post.get("edited_at"))
+
+
 def render_key(room_id, event):
     """Events read later show the post as it is then: the key tells the states apart."""
     post = event["post"]
     return ("event", room_id, event["seq"], post.get("edited_at"), post.get("deleted"))
 
 
-async def room_posts(room_id, after=None):
+def room_posts(room_id, after=None):
     """The room's new posts after position `after` (None: from now on), once each and in
     order, then live, as (render key, post payload) pairs."""
-    async with aclosing(room_events(room_id, after)) as events:
-        async for _, event in events:
-            if event["kind"] == CREATED:
-                post = event["post"]
-                yield ("post", post["id"], post.get("edited_at")), post
+    return _room_stream(room_id, after, posts_only=True)
 
 
-async def room_events(room_id, after=None):
+def room_events(room_id, after=None):
     """The room's events after position `after` (None: from now on), once each and in
     order, then live, as (render key, event) pairs."""
+    return _room_stream(room_id, after, posts_only=False)
+
+
+async def _room_stream(room_id, after, posts_only):
+    """One generator for both (a layer less on the hot path): `posts_only` hands on created
+    posts as posts, keyed by post; otherwise every event, keyed by position and state."""
     streams = room_streams()
     subscriber = Subscriber()
     feed = await streams.subscribe(room_id, subscriber)  # listening before reading: nothing slips
@@ -267,8 +273,11 @@ async def room_events(room_id, after=None):
             while True:
                 page = await read(selectors.events_after, room_id, sent, PAGE)
                 for event in page:
-                    yield render_key(room_id, event), event
                     sent = event["seq"]
+                    if not posts_only:
+                        yield render_key(room_id, event), event
+                    elif event["kind"] == CREATED:
+                        yield post_key(event["post"]), event["post"]
                 if len(page) < PAGE:
                     break
         while True:
@@ -276,7 +285,10 @@ async def room_events(room_id, after=None):
             if event is None:
                 raise subscriber.ended
             if event["seq"] > sent:
-                yield render_key(room_id, event), event
                 sent = event["seq"]
+                if not posts_only:
+                    yield render_key(room_id, event), event
+                elif event["kind"] == CREATED:
+                    yield post_key(event["post"]), event["post"]
     finally:
         await streams.leave(feed, subscriber)
