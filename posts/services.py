@@ -333,6 +333,9 @@ def _change_post(user, post_id, kind, check, any_room=False):
         room.last_seq += 1
         Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq)
         post.save(update_fields=["body", "edited_at", "deleted_at"])
+        if kind == PostChange.Kind.DELETED:
+            # The text as sent (kept for ordering, see accept_post) goes too: the audit alone keeps it.
+            PostRequest.objects.filter(request_id=post.request_id).update(body="")
         change = PostChange.objects.create(
             room=room, seq=room.last_seq, post=post, kind=kind, actor=user, previous_body=previous_body
         )

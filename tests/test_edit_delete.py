@@ -9,7 +9,7 @@ from django.test import Client
 from django.utils import timezone
 from rest_framework_simplejwt.tokens import AccessToken
 
-from posts.models import Post, PostChange
+from posts.models import Post, PostChange, PostRequest
 from tests.graphql_client import CREATE_POST, POSTS, InProcess, OverHttp, error_code, new_username
 from tests.helpers import add_post
 from tests.stack import wait_until
@@ -92,6 +92,7 @@ def test_a_deleted_post_leaves_no_body_but_the_moderators_audit(gql):
     stored = Post.objects.get(pk=doomed.pk)
     assert stored.body == "" and stored.deleted_at is not None
     assert PostChange.objects.get(post=doomed).previous_body == "secret to delete"
+    assert PostRequest.objects.get(request_id=doomed.request_id).body == "", "nor the request's copy"
     page = Client()
     page.force_login(get_user_model().objects.exclude(pk=stored.user_id).first())
     assert "secret to delete" not in page.get("/rooms/general/").content.decode()
