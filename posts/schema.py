@@ -70,6 +70,13 @@ class ReadState(graphene.ObjectType):
     last_read_seq = graphene.Int(required=True, description="The newest position the caller has seen (markRead).")
     unread_count = graphene.Int(required=True, description="Posts by others after it (deleted ones don't count).")
     mention_count = graphene.Int(required=True, description="Those of them that mention @the caller.")
+    position = graphene.Int(
+        required=True,
+        description=(
+            "The room's newest position when these were counted: a client adds the posts it "
+            "sees live (roomEvents) with a greater seq, so none is counted twice or missed."
+        ),
+    )
 
 
 class Typing(graphene.ObjectType):

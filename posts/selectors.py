@@ -89,29 +89,45 @@ def mention_pattern(username):
 
 
 def read_states(user, room_ids):
-    """{room id: {"room_id", "last_read_seq", "unread_count", "mention_count"}} for the user:
-    posts by others after their read position, and those of them that mention them."""
-    room_ids = list(room_ids)
-    last_read = {
-        room_id: seq
-        for room_id, seq in ReadState.objects.filter(user=user, room_id__in=room_ids).values_list("room_id", "last_read_seq")
-    }
-    read_position = ReadState.objects.filter(user=user, room_id=OuterRef("room_id")).values("last_read_seq")[:1]
-    counts = (
-        Post.objects.filter(room_id__in=room_ids, deleted_at__isnull=True)
-        .exclude(user=user)
-        .annotate(read_up_to=Coalesce(Subquery(read_position), Value(0), output_field=IntegerField()))
-        .filter(seq__gt=F("read_up_to"))
-        .values("room_id")
-        .annotate(unread=Count("id"), mentions=Count("id", filter=Q(body__iregex=mention_pattern(user.username))))
+    """{room id: {"room_id", "last_read_seq", "unread_count", "mention_count", "position"}}
+    for the user: posts by others after their read position, those of them that mention
+    them, and the room's newest position at that moment. All of it in one statement, so one
+    snapshot: a client adds the posts it sees live with a greater `seq` than `position`, and
+    counts each post once, whichever way it came."""
+    from rooms.models import Room
+
+    last_read = Coalesce(
+        Subquery(ReadState.objects.filter(user=user, room_id=OuterRef("pk")).values("last_read_seq")[:1]),
+        Value(0),
+        output_field=IntegerField(),
     )
-    found = {row["room_id"]: row for row in counts}
+    unread = (
+        Post.objects.filter(room_id=OuterRef("pk"), deleted_at__isnull=True, seq__gt=OuterRef("read_up_to"))
+        .exclude(user=user)
+        .order_by()
+        .values("room_id")
+    )
+    rows = (
+        Room.objects.filter(pk__in=list(room_ids))
+        .annotate(read_up_to=last_read)
+        .annotate(
+            unread=Coalesce(Subquery(unread.annotate(n=Count("id")).values("n")), Value(0)),
+            mentions=Coalesce(
+                Subquery(
+                    unread.filter(body__iregex=mention_pattern(user.username)).annotate(n=Count("id")).values("n")
+                ),
+                Value(0),
+            ),
+        )
+        .values_list("pk", "read_up_to", "unread", "mentions", "last_seq")
+    )
     return {
         room_id: {
             "room_id": room_id,
-            "last_read_seq": last_read.get(room_id, 0),
-            "unread_count": found.get(room_id, {}).get("unread", 0),
-            "mention_count": found.get(room_id, {}).get("mentions", 0),
+            "last_read_seq": read_up_to,
+            "unread_count": unread_count,
+            "mention_count": mention_count,
+            "position": position,
         }
-        for room_id in room_ids
+        for room_id, read_up_to, unread_count, mention_count, position in rows
     }

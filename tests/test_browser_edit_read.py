@@ -99,11 +99,19 @@ def test_ann_edits_and_deletes_bea_sees_it_and_bea_reads_her_unread_count_down(w
         except Exception:
             raise AssertionError(f"the room list never went live: {bea_page.problems}") from None
         send(ann_page, "are you there?")
+        post(ann_page, "are you there?").wait_for()  # one send at a time, as a person would
         send(ann_page, f"@{bea} look")
-        bea_page.wait_for_function(
-            "() => { const b = document.querySelector('li[data-room-id=\"general\"] .unread');"
-            " return b && !b.hidden && b.textContent.trim() === '2'; }"
-        )
+        try:
+            bea_page.wait_for_function(
+                "() => { const b = document.querySelector('li[data-room-id=\"general\"] .unread');"
+                " return b && !b.hidden && b.textContent.trim() === '2'; }"
+            )
+        except Exception:
+            shown = bea_page.evaluate(
+                "() => { const li = document.querySelector('li[data-room-id=\"general\"]');"
+                " return [li.outerHTML, document.body.dataset.live]; }"
+            )
+            raise AssertionError(f"the count never reached 2: {shown}") from None
         assert "unread--mention" in badge.get_attribute("class")
         # Reading the room clears it, in this tab and on the list in another.
         other_tab = bea_page.context.new_page()

@@ -10,25 +10,36 @@
   var userId = list.dataset.userId;
   var mention = new RegExp("(^|[^\\w@])@" + list.dataset.username.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "([^\\w]|$)", "i");
   var MAX_ROOMS = 45; // the server holds at most 50 operations per connection
-  var READ_STATE = "subscription { readStateChanged { roomId lastReadSeq unreadCount mentionCount } }";
+  var READ_STATE = "subscription { readStateChanged { roomId lastReadSeq unreadCount mentionCount position } }";
   var ROOM_EVENTS = "subscription($input: RoomEventsInput!){ roomEvents(input:$input){ seq kind post { userId isBot body } } }";
 
   var rooms = {};
   Array.prototype.forEach.call(list.querySelectorAll("li[data-room-id]"), function (item) {
+    // base: the server's counts as of `position` (one snapshot); live: what came after it,
+    // by seq, so each post counts once whether the count or the event came first.
+    var position = Number(item.dataset.lastSeq) || 0;
     rooms[item.dataset.roomId] = {
       item: item,
       badge: item.querySelector(".unread"),
-      seen: Number(item.dataset.lastSeq) || 0,
-      unread: Number(item.dataset.unread) || 0,
-      mentions: Number(item.dataset.mentions) || 0
+      seen: position,
+      base: { unread: Number(item.dataset.unread) || 0, mentions: Number(item.dataset.mentions) || 0, position: position },
+      live: [] // [{ seq, mention }] of others' posts seen live
     };
   });
 
   function show(room) {
-    room.badge.hidden = room.unread <= 0;
-    room.badge.textContent = String(room.unread);
-    room.badge.classList.toggle("unread--mention", room.mentions > 0);
-    room.badge.title = room.mentions > 0 ? "Unread posts, some mentioning you" : "Unread posts";
+    var unread = room.base.unread;
+    var mentions = room.base.mentions;
+    room.live.forEach(function (post) {
+      if (post.seq > room.base.position) {
+        unread += 1;
+        if (post.mention) mentions += 1;
+      }
+    });
+    room.badge.hidden = unread <= 0;
+    room.badge.textContent = String(unread);
+    room.badge.classList.toggle("unread--mention", mentions > 0);
+    room.badge.title = mentions > 0 ? "Unread posts, some mentioning you" : "Unread posts";
   }
 
   function onEvent(room, roomEvent) {
@@ -37,8 +48,7 @@
     room.seen = seq;
     var post = roomEvent.post;
     if (roomEvent.kind !== "CREATED" || (!post.isBot && String(post.userId) === userId)) return;
-    room.unread += 1;
-    if (mention.test(post.body)) room.mentions += 1;
+    room.live.push({ seq: seq, mention: mention.test(post.body) });
     show(room);
   }
 
@@ -69,8 +79,9 @@
           var state = data.readStateChanged;
           var room = rooms[state.roomId];
           if (!room) return;
-          room.unread = state.unreadCount;
-          room.mentions = state.mentionCount;
+          if (state.position < room.base.position) return; // an older count than the one shown
+          room.base = { unread: state.unreadCount, mentions: state.mentionCount, position: state.position };
+          room.live = room.live.filter(function (post) { return post.seq > state.position; });
           show(room);
         } else if (data.roomEvents && message.id.indexOf("room:") === 0) {
           var target = rooms[message.id.slice(5)];
