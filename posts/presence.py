@@ -80,32 +80,31 @@ def change(room_id, user_id, here):
             RoomPresence.objects.filter(room_id=room_id, user_id=user_id, process=PROCESS).delete()
         if _who(room_id) == before:
             return None
-        clock.version += 1
-        clock.save(update_fields=["version"])
-        now = snapshot(room_id, clock.version)
-        transaction.on_commit(lambda: fanout.presence(snapshot=now))
+        now = _announce(clock)
     log.info("presence room=%s user=%s here=%s version=%s count=%s", room_id, user_id, here, now["version"], now["count"])
     return now
 
 
-def renew(keys):
-    """Renew this process's rows; drop every row whose process stopped renewing it, and tell
-    those rooms."""
+def _announce(clock):
+    """Inside the change's transaction: the room's next version, sent once it commits."""
+    clock.version += 1
+    clock.save(update_fields=["version"])
+    now = snapshot(clock.room_id, clock.version)
+    transaction.on_commit(lambda: fanout.presence(snapshot=now))
+    return now
+
+
+def renew():
+    """Renew this process's rows (one statement, however many readers); drop every row whose
+    process stopped renewing it, and tell those rooms."""
     now = timezone.now()
-    for room_id, user_id in keys:
-        RoomPresence.objects.filter(room_id=room_id, user_id=user_id, process=PROCESS).update(
-            expires_at=now + timedelta(seconds=settings.PRESENCE_TTL_SECONDS)
-        )
+    RoomPresence.objects.filter(process=PROCESS).update(expires_at=now + timedelta(seconds=settings.PRESENCE_TTL_SECONDS))
     stale_rooms = set(RoomPresence.objects.filter(expires_at__lte=now).values_list("room_id", flat=True))
     for room_id in stale_rooms:
         with transaction.atomic():
             clock = _locked_clock(room_id)
-            if not RoomPresence.objects.filter(room_id=room_id, expires_at__lte=timezone.now()).delete()[0]:
-                continue
-            clock.version += 1
-            clock.save(update_fields=["version"])
-            gone = snapshot(room_id, clock.version)
-            transaction.on_commit(lambda s=gone: fanout.presence(snapshot=s))
+            if RoomPresence.objects.filter(room_id=room_id, expires_at__lte=timezone.now()).delete()[0]:
+                _announce(clock)
 
 
 class Tracker:
@@ -149,7 +148,7 @@ class Tracker:
         while True:
             await asyncio.sleep(settings.PRESENCE_RENEW_SECONDS)
             with suppress(Exception):
-                await on_db_thread(renew, list(self.open) + list(self.leaving))
+                await on_db_thread(renew)
 
     def stats(self):
         return {"readers": len(self.open), "leaving": len(self.leaving)}

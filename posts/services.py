@@ -48,6 +48,19 @@ def room_open_for_posts(user, room_id):
     return room
 
 
+def check_rate(recent, what):
+    """The rate limit, for every kind of write: at most RATE_LIMIT_POSTS of `recent` (one
+    user's rows, by `created_at`) in any RATE_LIMIT_WINDOW_SECONDS."""
+    window_start = timezone.now() - timedelta(seconds=settings.RATE_LIMIT_WINDOW_SECONDS)
+    counted = recent.filter(created_at__gte=window_start).aggregate(n=Count("pk"), oldest=Min("created_at"))
+    if counted["n"] >= settings.RATE_LIMIT_POSTS:
+        wait = (counted["oldest"] - window_start).total_seconds()
+        raise RateLimited(
+            f"Slow down: at most {settings.RATE_LIMIT_POSTS} {what} in {settings.RATE_LIMIT_WINDOW_SECONDS:g} "
+            f"seconds; try again in {max(1, math.ceil(wait))} seconds."
+        )
+
+
 def is_command(body):
     return body.lstrip().startswith("/")
 
@@ -75,16 +88,7 @@ def request_post(*, user, room_id, body, client_id=None):
             if earlier is not None:
                 log.info("stage=createPost request_id=%s client_id=%s repeated", earlier.request_id, client_id)
                 return earlier.request_id
-        window_start = timezone.now() - timedelta(seconds=settings.RATE_LIMIT_WINDOW_SECONDS)
-        recent = PostRequest.objects.filter(user=user, created_at__gte=window_start).aggregate(
-            n=Count("pk"), oldest=Min("created_at")
-        )
-        if recent["n"] >= settings.RATE_LIMIT_POSTS:
-            wait = (recent["oldest"] - window_start).total_seconds()
-            raise RateLimited(
-                f"Slow down: at most {settings.RATE_LIMIT_POSTS} posts in {settings.RATE_LIMIT_WINDOW_SECONDS:g} "
-                f"seconds; try again in {max(1, math.ceil(wait))} seconds."
-            )
+        check_rate(PostRequest.objects.filter(user=user), "posts")
         request = PostRequest.objects.create(
             user=user, room=room, client_id=client_id, body=body, is_command=is_command(body)
         )
@@ -320,7 +324,8 @@ def _change_post(user, post_id, kind, check, any_room=False):
     room_id = Post.objects.filter(pk=post_id, deleted_at__isnull=True).values_list("room_id", flat=True).first()
     if room_id is None or not (any_room or can_see(user, find_room(room_id))):
         raise NotFound("No such post.")
-    _check_change_rate(user)
+    # Edits and deletions share the post rate limit's numbers, counted apart.
+    check_rate(PostChange.objects.filter(actor=user), "edits or deletions")
     with transaction.atomic():
         # The room's row, as when a post is stored: one position at a time, in commit order.
         room = Room.objects.select_for_update(no_key=True).filter(pk=room_id).first()
@@ -352,14 +357,6 @@ def _post_pk(post_id):
         raise NotFound("No such post.") from None
 
 
-def _check_change_rate(user):
-    """Edits and deletions share the post rate limit's numbers, counted apart."""
-    window_start = timezone.now() - timedelta(seconds=settings.RATE_LIMIT_WINDOW_SECONDS)
-    if PostChange.objects.filter(actor=user, created_at__gte=window_start).count() >= settings.RATE_LIMIT_POSTS:
-        raise RateLimited(
-            f"Slow down: at most {settings.RATE_LIMIT_POSTS} edits or deletions in "
-            f"{settings.RATE_LIMIT_WINDOW_SECONDS:g} seconds."
-        )
 
 
 # --- read state ---

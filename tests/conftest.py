@@ -142,6 +142,17 @@ def full_stack(stack_env, amqp_url):
         stack.stop()
 
 
+@pytest.fixture(scope="module")
+def embedded_web(stack_env):
+    """One embedded `web` process (no broker: tasks and fan-out in it) for a test module."""
+    process = Web({k: v for k, v in stack_env.items() if k != "AMQP_URL"}, label="embedded")
+    process.start()
+    try:
+        yield process.wait_ready()
+    finally:
+        process.stop()
+
+
 @pytest.fixture
 def general(db):
     """Transactional tests flush the migration's rows; put `general` back."""

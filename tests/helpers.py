@@ -1,10 +1,13 @@
 """Test helpers shared by the suites: rows made as the pipeline would make them."""
 import uuid
 
+from django.contrib.auth import get_user_model
 from django.db import transaction
+from rest_framework_simplejwt.tokens import AccessToken
 
 from posts.models import Post
 from rooms.models import Room
+from tests.graphql_client import new_username
 
 
 def add_post(room, body, author="someone", is_bot=False):
@@ -17,3 +20,9 @@ def add_post(room, body, author="someone", is_bot=False):
         return Post.objects.create(
             room=room, author=author, body=body, is_bot=is_bot, request_id=uuid.uuid4(), seq=room.last_seq
         )
+
+
+def user_with_token(prefix="user", *, username=None, staff=False):
+    """A user (no password: hashing one takes longer than most tests) and an access token."""
+    user = get_user_model().objects.create_user(username=username or new_username(prefix), is_staff=staff)
+    return user, str(AccessToken.for_user(user))

@@ -8,7 +8,7 @@ has read the room.
 import pytest
 
 from accounts.services import sign_up
-from tests.browser import CHROMIUM_ARGS, chromium
+from tests.browser import chromium
 from tests.graphql_client import PASSWORD, new_username
 from tests.stack import ARTIFACTS, Web
 

@@ -7,11 +7,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 from django.utils import timezone
-from rest_framework_simplejwt.tokens import AccessToken
 
 from posts.models import Post, PostChange, PostRequest
-from tests.graphql_client import CREATE_POST, POSTS, InProcess, OverHttp, error_code, new_username
-from tests.helpers import add_post
+from tests.graphql_client import CREATE_POST, InProcess, OverHttp, error_code
+from tests.helpers import add_post, user_with_token
 from tests.stack import wait_until
 
 EDIT = "mutation($input: EditPostInput!) { editPost(input: $input) { id body editedAt deleted } }"
@@ -24,8 +23,7 @@ ROOM_EVENTS = (
 
 
 def make_user(staff=False):
-    user = get_user_model().objects.create_user(username=new_username("editor"), is_staff=staff)
-    return user, str(AccessToken.for_user(user))
+    return user_with_token("editor", staff=staff)
 
 
 def create(gql, token, body, room="general"):
@@ -123,21 +121,13 @@ def test_edits_and_deletions_are_rate_limited(gql, settings):
 # --- live and on resume, through a real server ---
 
 
-@pytest.fixture(scope="module")
-def web(stack_env):
-    from tests.test_websocket import _started
-
-    process = _started(stack_env, "edit-embedded")
-    yield process
-    process.stop()
-
-
 def events(socket, op_id, count):
     return [socket.next_payload(op_id)["roomEvents"] for _ in range(count)]
 
 
 @pytest.mark.django_db(transaction=True)
-def test_every_reader_sees_edits_and_deletions_live_and_on_resume_in_the_rooms_order(web, general):
+def test_every_reader_sees_edits_and_deletions_live_and_on_resume_in_the_rooms_order(embedded_web, general):
+    web = embedded_web
     from tests.test_websocket import Socket
 
     _, alice = make_user()

@@ -2,10 +2,8 @@
 for everyone subscribed to presenceChanged, across web processes; a reconnect within the
 grace changes nothing; each change is one frame per subscriber, with the whole list."""
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework_simplejwt.tokens import AccessToken
 
-from tests.graphql_client import new_username
+from tests.helpers import user_with_token
 from tests.stack import Web, ready
 
 ROOM_EVENTS = "subscription($input: RoomEventsInput!) { roomEvents(input: $input) { seq } }"
@@ -14,8 +12,8 @@ GENERAL = {"input": {"roomId": "general"}}
 
 
 def make_user():
-    user = get_user_model().objects.create_user(username=new_username("here"))
-    return user.username, str(AccessToken.for_user(user))
+    user, token = user_with_token("here")
+    return user.username, token
 
 
 def names(socket, op_id, timeout=10):

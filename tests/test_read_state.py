@@ -1,13 +1,12 @@
 """Read state and unread counts (issue 10): markRead, unreadCount and mentionCount in
 `rooms`, and the user's other sessions told live through readStateChanged."""
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework_simplejwt.tokens import AccessToken
 
 from posts.models import Post
 from rooms.models import Room
-from tests.graphql_client import CREATE_POST, InProcess, OverHttp, error_code, new_username
+from tests.graphql_client import CREATE_POST, InProcess, OverHttp, error_code
+from tests.helpers import user_with_token
 from tests.stack import wait_until
 
 ROOMS = "query { rooms { id lastReadSeq unreadCount mentionCount } }"
@@ -17,8 +16,7 @@ POST_ERROR = "subscription { postError { requestId body reason } }"
 
 
 def make_user(name=None):
-    user = get_user_model().objects.create_user(username=name or new_username("reader"))
-    return user, str(AccessToken.for_user(user))
+    return user_with_token("reader", username=name)
 
 
 @pytest.fixture
@@ -79,17 +77,9 @@ def test_mark_read_refuses_what_is_not_a_position(gql):
     assert error_code(mark(gql, None, 1)) == "UNAUTHENTICATED"
 
 
-@pytest.fixture(scope="module")
-def web(stack_env):
-    from tests.test_websocket import _started
-
-    process = _started(stack_env, "reads-embedded")
-    yield process
-    process.stop()
-
-
 @pytest.mark.django_db(transaction=True)
-def test_the_users_other_sessions_hear_of_a_read_and_post_errors_stay_apart(web, general):
+def test_the_users_other_sessions_hear_of_a_read_and_post_errors_stay_apart(embedded_web, general):
+    web = embedded_web
     from tests.test_websocket import Socket
 
     _, ann = make_user()

@@ -1,32 +1,22 @@
 """Who is typing (issue 10): never stored, throttled per user and room, only to others in
 the room, through a real server and WebSocket."""
 import pytest
-from django.contrib.auth import get_user_model
-from rest_framework_simplejwt.tokens import AccessToken
 
 from rooms.models import Room
-from tests.graphql_client import OverHttp, error_code, new_username
+from tests.graphql_client import OverHttp, error_code
+from tests.helpers import user_with_token
 
 SEND = "mutation($input: RoomInput!) { sendTyping(input: $input) { sent } }"
 TYPING = "subscription($input: RoomInput!) { typing(input: $input) { roomId userId username expiresInSeconds } }"
 
 
 def make_user():
-    user = get_user_model().objects.create_user(username=new_username("typist"))
-    return user, str(AccessToken.for_user(user))
-
-
-@pytest.fixture(scope="module")
-def web(stack_env):
-    from tests.test_websocket import _started
-
-    process = _started(stack_env, "typing-embedded")
-    yield process
-    process.stop()
+    return user_with_token("typist")
 
 
 @pytest.mark.django_db(transaction=True)
-def test_others_see_who_is_typing_once_per_interval_and_nothing_is_stored(web, general):
+def test_others_see_who_is_typing_once_per_interval_and_nothing_is_stored(embedded_web, general):
+    web = embedded_web
     from tests.test_websocket import Socket
 
     ann_user, ann = make_user()
@@ -60,7 +50,8 @@ def test_others_see_who_is_typing_once_per_interval_and_nothing_is_stored(web, g
 
 
 @pytest.mark.django_db(transaction=True)
-def test_typing_in_a_room_you_cant_post_in_is_refused(web, general):
+def test_typing_in_a_room_you_cant_post_in_is_refused(embedded_web, general):
+    web = embedded_web
     _, ann = make_user()
     api = OverHttp(web.url)
     Room.objects.create(id="frozen", name="Frozen", locked=True)

@@ -4,12 +4,10 @@ import itertools
 
 import pytest
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from rest_framework_simplejwt.tokens import AccessToken
 
 from rooms.models import Room
 from tests.conftest import Stack, need, new_vhost
-from tests.graphql_client import new_username
+from tests.helpers import user_with_token
 
 _rooms = itertools.count(1)
 
@@ -53,11 +51,8 @@ def start_stack(stack_env, fault_vhost, postgresql):
 
 
 def make_users(n, prefix="faulty"):
-    users = []
-    for _ in range(n):
-        user = get_user_model().objects.create_user(username=new_username(prefix))
-        users.append((user.username, str(AccessToken.for_user(user))))
-    return users
+    """(username, access token) of `n` new users."""
+    return [(user.username, token) for user, token in (user_with_token(prefix) for _ in range(n))]
 
 
 def make_room():
