@@ -6,20 +6,34 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import BadRequest, RequestDataTooBig, SuspiciousOperation
 from django.db import OperationalError
-from django.http import HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseNotAllowed, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 from django.middleware.csrf import CsrfViewMiddleware
 from graphene_django.utils.utils import set_rollback
 from graphene_django.views import GraphQLView, HttpError
-from graphql import ExecutionResult, GraphQLError, parse
+from graphql import ExecutionResult, GraphQLError, OperationType, execute, get_operation_ast
 
 from chatsite.auth import require_user, user_from_authorization
 from chatsite.errors import ChatError, Unavailable
-from chatsite.query_cost import HTTP_VALIDATION_RULES, MAX_TOKENS
+from chatsite.documents import Documents
+from chatsite.query_cost import HTTP_VALIDATION_RULES
 
 log = logging.getLogger("chatsite.graphql")
 
 INTERNAL_ERROR = {"message": "Internal server error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+
+
+_http_documents = None
+
+
+def http_documents():
+    """The HTTP endpoint's documents (made on first use: the schema imports this module)."""
+    global _http_documents
+    if _http_documents is None:
+        from chatsite.schema import schema
+
+        _http_documents = Documents(schema, HTTP_VALIDATION_RULES, max_bytes=settings.GRAPHQL_DOCUMENT_CACHE_BYTES)
+    return _http_documents
 
 
 def caller(info):
@@ -87,7 +101,6 @@ class ChatGraphQLView(GraphQLView):
     of `BAD_USER_INPUT` errors; a mutation by GET 405. Never a traceback or an HTML error page.
     """
 
-    validation_rules = HTTP_VALIDATION_RULES
 
     @staticmethod
     def format_error(error):
@@ -186,15 +199,32 @@ class ChatGraphQLView(GraphQLView):
         return query, variables, operation_name, id
 
     def execute_graphql_request(self, request, data, query, variables, operation_name, show_graphiql=False):
-        """graphene-django parses any document. One that could hold more than MAX_TOKENS
-        tokens (each is a character at least) is parsed first with that bound (query_cost),
-        so the usual short request is still parsed once."""
-        if query and len(query) > MAX_TOKENS:
-            try:
-                parse(query, max_tokens=MAX_TOKENS)
-            except GraphQLError as error:
-                return ExecutionResult(errors=[error])
-        return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
+        """graphene-django's, with the document parsed and validated once per distinct text
+        (chatsite.documents: bounded in tokens and in the cache's bytes, the cost rule first)."""
+        if not query:
+            return super().execute_graphql_request(request, data, query, variables, operation_name, show_graphiql)
+        document, errors = http_documents().get(query)
+        if errors:
+            return ExecutionResult(errors=list(errors))
+        operation = get_operation_ast(document, operation_name)
+        if request.method.lower() == "get" and operation is not None and operation.operation != OperationType.QUERY:
+            if show_graphiql:
+                return None
+            raise HttpError(
+                HttpResponseNotAllowed(["POST"], f"Can only perform a {operation.operation.value} operation from a POST request.")
+            )
+        try:
+            return execute(
+                self.schema.graphql_schema,
+                document,
+                root_value=self.get_root_value(request),
+                context_value=self.get_context(request),
+                variable_values=variables,
+                operation_name=operation_name,
+                middleware=self.get_middleware(request),
+            )
+        except Exception as error:
+            return ExecutionResult(errors=[error])
 
     def get_response(self, request, data, show_graphiql=False):
         """graphene-django answers 400 when an error has no path (an invalid document or

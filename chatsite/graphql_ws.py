@@ -12,7 +12,6 @@ import asyncio
 import json
 import logging
 from collections import OrderedDict
-from functools import lru_cache
 from inspect import isawaitable
 
 from channels.generic.websocket import AsyncWebsocketConsumer
@@ -26,18 +25,17 @@ from graphql import (
     OperationType,
     execute,
     get_operation_ast,
-    parse,
-    validate,
 )
 from graphql.execution import create_source_event_stream
 from graphql.language import Visitor, visit
 
 from chatsite.auth import require_user, user_from_authorization
 from chatsite.db import on_db_thread
+from chatsite.documents import Documents
 from chatsite.errors import ChatError, RateLimited, Unauthenticated
 from chatsite.graphql import format_error
 from chatsite.groups import process_groups
-from chatsite.query_cost import MAX_TOKENS, VALIDATION_RULES
+from chatsite.query_cost import VALIDATION_RULES
 from chatsite.schema import schema
 from chatsite.ws_protocol import (
     CLOSE_BAD_REQUEST,
@@ -88,15 +86,8 @@ class OpenConnections:
 _open_connections = OpenConnections()
 
 
-@lru_cache(maxsize=256)
-def parse_operation(query):
-    """Parse and validate once per distinct document: (document, None) or (None, errors)."""
-    try:
-        document = parse(query, max_tokens=MAX_TOKENS)
-    except GraphQLError as error:
-        return None, (error,)
-    errors = validate(schema.graphql_schema, document, VALIDATION_RULES)
-    return (None, tuple(errors)) if errors else (document, None)
+# Documents parsed and validated once per distinct text, bounded in bytes (chatsite.documents).
+documents = Documents(schema, VALIDATION_RULES, max_bytes=settings.GRAPHQL_DOCUMENT_CACHE_BYTES)
 
 
 def render_variables(document, operation):
@@ -387,7 +378,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         operation_name = payload.get("operationName")
         if not isinstance(query, str) or not isinstance(variables, dict):
             return await self._finish_with_errors(op_id, [GraphQLError("A `query` string is required.")])
-        document, errors = parse_operation(query)
+        document, errors = documents.get(query)
         if errors:
             return await self._finish_with_errors(op_id, list(errors))
         operation = get_operation_ast(document, operation_name)

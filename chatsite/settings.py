@@ -268,6 +268,8 @@ WEBSOCKET_INIT_TIMEOUT_SECONDS = 3
 # authenticated connections per user on one web process.
 WEBSOCKET_MAX_OPERATIONS = int(os.environ.get("WEBSOCKET_MAX_OPERATIONS", "50"))
 WEBSOCKET_MAX_CONNECTIONS_PER_USER = int(os.environ.get("WEBSOCKET_MAX_CONNECTIONS_PER_USER", "20"))
+# Parsed documents kept for reuse, per transport and process (an estimate of their memory).
+GRAPHQL_DOCUMENT_CACHE_BYTES = int(os.environ.get("GRAPHQL_DOCUMENT_CACHE_BYTES", str(16 * 1024 * 1024)))
 # A subscription resumed `after` a position replays at most this many missed posts; past it
 # the client is told TOO_FAR_BEHIND and reloads the history.
 STREAM_RESUME_MAX = int(os.environ.get("STREAM_RESUME_MAX", "1000"))
