@@ -30,7 +30,8 @@ from graphql.execution import create_source_event_stream
 from graphql.language import Visitor, visit
 
 from chatsite.auth import require_user, user_from_authorization
-from chatsite.db import on_db_thread
+from chatsite import db
+from chatsite.db import on_db_thread, on_setup_thread
 from chatsite.documents import Documents
 from chatsite.errors import ChatError, RateLimited, Unauthenticated
 from chatsite.graphql import format_error
@@ -326,9 +327,10 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         header = payload.get("authorization") or payload.get("Authorization")
         if header and not isinstance(header, str):
             raise Unauthenticated("`authorization` must be a string: `Bearer <access token>`.")
+        # On the threads kept for connection set-up: no user's queued work delays an ack.
         if header:
-            return await on_db_thread(user_from_authorization, header)
-        user = await on_db_thread(_fresh_user, self.scope.get("user"))
+            return await on_setup_thread(user_from_authorization, header)
+        user = await on_setup_thread(_fresh_user, self.scope.get("user"))
         return require_user(user)
 
     async def _keep_alive(self):
@@ -361,6 +363,9 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
     # --- operations ---
 
     async def run_operation(self, op_id, payload):
+        # This operation's database work queues in its user's lane (chatsite.db): one user's
+        # requests take turns with everyone else's, never ahead of them.
+        db.lane.set(("user", self.user.pk))
         try:
             await self._run(op_id, payload)
         except asyncio.CancelledError:

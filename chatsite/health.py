@@ -6,7 +6,7 @@ from channels.layers import get_channel_layer
 from django.http import JsonResponse
 
 from chatsite.auth import user_from_authorization
-from chatsite import groups
+from chatsite import db, groups
 from chatsite.errors import ChatError
 from posts import stream as room_streams
 
@@ -35,4 +35,5 @@ async def healthz(request):
         body["asyncio_tasks"] = len(asyncio.all_tasks())
         body["process_groups"] = groups.stats()
         body["room_streams"] = room_streams.stats()
+        body["database_work"] = db.stats()
     return JsonResponse(body)

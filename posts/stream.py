@@ -24,6 +24,7 @@ from contextlib import suppress
 
 from django.conf import settings
 
+from chatsite import db
 from chatsite.db import on_db_thread
 from chatsite.errors import BadUserInput, ChatError
 from chatsite.groups import PerLoop, process_groups
@@ -86,6 +87,7 @@ class RoomFeed:
         self.pump = None
 
     async def _join(self):
+        db.lane.set(db.PROCESS_LANE)  # the room's feed serves every subscriber, not the first one's user
         await process_groups().join(self.group, self.receive)
         # Read after joining: every later post reaches us as a message or through a gap.
         self.position = await read(selectors.room_position, self.room_id)

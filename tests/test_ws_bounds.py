@@ -64,3 +64,45 @@ def test_a_document_refused_for_its_cost_over_http_is_that_refusal_alone(client)
     answer = client.post("/graphql/", {"query": document}, content_type="application/json").json()
     assert [e["message"] for e in answer["errors"]] == [answer["errors"][0]["message"]]
     assert "too much at once" in answer["errors"][0]["message"]
+
+
+HEAVY = (
+    "query($r: ID!) { "
+    + " ".join(f"a{i}: posts(input: {{roomId: $r}}) {{ id }}" for i in range(8))
+    + " }"
+)
+
+
+def test_one_users_queued_work_keeps_nobody_else_waiting(embedded_web, general):
+    """One user queues 500 heavy requests on 10 connections. Another user's new connection is
+    still acknowledged (it used to wait behind them all and close with 4408), and their
+    request is answered while the first user's work is still queued."""
+    from tests.helpers import add_post
+
+    for n in range(50):
+        add_post(general, f"{n} " + "x" * 1990)
+    _, heavy_token = user_with_token("heavy")
+    _, other_token = user_with_token("other")
+    _, staff_token = user_with_token("staff", staff=True)
+    import requests
+
+    def queued():
+        body = requests.get(f"{embedded_web.url}/healthz/", headers={"Authorization": f"Bearer {staff_token}"}, timeout=10).json()
+        return body["database_work"]["queued"]
+
+    heavy = [Socket(embedded_web.ws_url).init(heavy_token) for _ in range(10)]
+    try:
+        for socket in heavy:
+            for n in range(50):
+                socket.subscribe(HEAVY, {"r": "general"}, op_id=f"h{n}")
+        assert queued() > 50, "the heavy user's work was not queued: the test shows nothing"
+        with Socket(embedded_web.ws_url) as other:
+            other.init(other_token)  # acknowledged, not closed with 4408
+            op_id = other.subscribe("query { user { username } }")
+            answer = other.recv()
+            assert answer["type"] == "next" and answer["id"] == op_id, answer
+            still_queued = queued()
+        assert still_queued > 0, "the other user's request was answered only after the heavy user's"
+    finally:
+        for socket in heavy:
+            socket.__exit__(None, None, None)
