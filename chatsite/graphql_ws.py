@@ -45,6 +45,7 @@ from chatsite.ws_protocol import (
     CLOSE_INIT_TIMEOUT,
     CLOSE_TOO_MANY_CONNECTIONS,
     CLOSE_TOO_MANY_INITS,
+    CLOSE_TOO_SLOW,
     CLOSE_UNAUTHORIZED,
     CONNECTION_CLOSE,
     LEGACY_WS,
@@ -151,12 +152,43 @@ def result_payload(result):
     return payload
 
 
+# What a message waiting for a slow reader is counted as (presence lists, typing, errors).
+GROUP_MESSAGE_BYTES = 1024
+
+
+class Backlog:
+    """What one connection holds for a reader that hasn't taken it yet, bounded.
+
+    Event streams count each event they queue for the connection (`take`) and hand back its
+    size once it is sent (`give`); past WEBSOCKET_MAX_BACKLOG_BYTES the connection has fallen
+    too far behind and is dropped (`on_full`). Streams that read what was missed from the
+    database read one page at a time per connection (`turn`), only as the socket takes it:
+    a reader that stops reading keeps one page in memory, whatever it subscribed to."""
+
+    def __init__(self, on_full):
+        self.held = 0
+        self.on_full = on_full
+        self.turn = asyncio.Lock()
+
+    def take(self, size):
+        self.held += size
+        if self.held > settings.WEBSOCKET_MAX_BACKLOG_BYTES:
+            self.on_full()
+            return False
+        return True
+
+    def give(self, size):
+        self.held -= size
+
+
 class ConnectionContext:
-    """What resolvers see as `info.context` on a WebSocket: the user and the event streams."""
+    """What resolvers see as `info.context` on a WebSocket: the user, the event streams, and
+    the connection's backlog (what streams may hold for it)."""
 
     def __init__(self, consumer, user):
         self.consumer = consumer
         self.user = user
+        self.backlog = consumer.backlog
 
     def listen(self, group):
         return self.consumer.listen(group)
@@ -216,11 +248,17 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         self.acknowledged = False
         self.operations = {}  # id -> asyncio.Task
         self.listeners = {}  # group -> {asyncio.Queue, ...}
+        self.backlog = Backlog(self.fell_behind)
+        self.dropped = False
         await self.accept(subprotocol=self.protocol if self.protocol in requested else None)
         self.init_timer = asyncio.ensure_future(self._close_unless_initialised())
         self.keepalive = None
 
     async def disconnect(self, code):
+        await self.release()
+
+    async def release(self):
+        """Give back everything the connection holds (at its end, or when it is dropped)."""
         if getattr(self, "counted_user", None) is not None:
             _open_connections.give_back(self.counted_user)
             self.counted_user = None
@@ -251,7 +289,22 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             self._closing = asyncio.ensure_future(self.close(code=message.get("code", CLOSE_FORBIDDEN[0])))
             return
         for queue in self.listeners.get(message.get("group"), ()):
-            queue.put_nowait(message)
+            if self.backlog.take(GROUP_MESSAGE_BYTES):
+                queue.put_nowait(message)
+
+    def fell_behind(self):
+        """The reader left more than WEBSOCKET_MAX_BACKLOG_BYTES unread: what the connection
+        holds is released at once, then it is closed with CLOSE_TOO_SLOW (a reader that reads
+        nothing may never take the close frame, but it no longer holds anything here)."""
+        if self.dropped:
+            return
+        self.dropped = True
+        log.info("websocket dropped: more than %s bytes unread (user %s)", settings.WEBSOCKET_MAX_BACKLOG_BYTES, getattr(self.user, "pk", None))
+        self._closing = asyncio.ensure_future(self._drop())
+
+    async def _drop(self):
+        await self.release()
+        await self._close(CLOSE_TOO_SLOW)
 
     async def _close_unless_initialised(self):
         await asyncio.sleep(settings.WEBSOCKET_INIT_TIMEOUT_SECONDS)
@@ -268,7 +321,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
     # --- frames in ---
 
     async def receive(self, text_data=None, bytes_data=None):
-        if self.close_sent:
+        if self.close_sent or self.dropped:
             return
         raw = text_data if text_data is not None else bytes_data
         if raw is None or len(raw.encode() if isinstance(raw, str) else raw) > settings.WEBSOCKET_MAX_FRAME_BYTES:
@@ -466,8 +519,10 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
                 await process_groups().join(group, self._group_message)
             while True:
                 message = await queue.get()
+                self.backlog.give(GROUP_MESSAGE_BYTES)
                 yield (message["type"], message.get("request_id")), message
         finally:
+            self.backlog.give(GROUP_MESSAGE_BYTES * queue.qsize())
             listeners.discard(queue)
             if not listeners and self.listeners.get(group) is listeners:
                 del self.listeners[group]

@@ -268,6 +268,9 @@ WEBSOCKET_INIT_TIMEOUT_SECONDS = 3
 # authenticated connections per user on one web process.
 WEBSOCKET_MAX_OPERATIONS = int(os.environ.get("WEBSOCKET_MAX_OPERATIONS", "50"))
 WEBSOCKET_MAX_CONNECTIONS_PER_USER = int(os.environ.get("WEBSOCKET_MAX_CONNECTIONS_PER_USER", "20"))
+# What one connection may leave unread (events queued for it, estimated) before it is closed
+# with 4413; what it missed is read a page at a time, only as its socket takes it.
+WEBSOCKET_MAX_BACKLOG_BYTES = int(os.environ.get("WEBSOCKET_MAX_BACKLOG_BYTES", str(4 * 1024 * 1024)))
 # Parsed documents kept for reuse, per transport and process (an estimate of their memory).
 GRAPHQL_DOCUMENT_CACHE_BYTES = int(os.environ.get("GRAPHQL_DOCUMENT_CACHE_BYTES", str(16 * 1024 * 1024)))
 # A subscription resumed `after` a position replays at most this many missed posts; past it

@@ -15,3 +15,6 @@ CLOSE_DUPLICATE = 4409, "Subscriber for this id already exists"
 CLOSE_TOO_MANY_INITS = 4429, "Too many initialisation requests"
 # The user holds WEBSOCKET_MAX_CONNECTIONS_PER_USER connections on this process already.
 CLOSE_TOO_MANY_CONNECTIONS = 4429, "Too many connections"
+# The client fell too far behind reading (WEBSOCKET_MAX_BACKLOG_BYTES unsent): reconnect and
+# resume with `after`.
+CLOSE_TOO_SLOW = 4413, "Too far behind: reconnect and resume"

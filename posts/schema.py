@@ -339,7 +339,7 @@ class Subscription(graphene.ObjectType):
         # Membership is checked when subscribing: a member removed later keeps this
         # subscription until it ends (a reconnect subscribes again, and is refused).
         await on_db_thread(room_for, caller(info), input.room_id)
-        return room_posts(input.room_id, after=selectors.position(input.after, "after"))
+        return room_posts(input.room_id, after=selectors.position(input.after, "after"), backlog=info.context.backlog)
 
     def resolve_post_created(root, info, input):
         return root
@@ -349,7 +349,7 @@ class Subscription(graphene.ObjectType):
         # subscription until it ends (a reconnect subscribes again, and is refused).
         user = caller(info)
         await on_db_thread(room_for, user, input.room_id)
-        events = room_events(input.room_id, after=selectors.position(input.after, "after"))
+        events = room_events(input.room_id, after=selectors.position(input.after, "after"), backlog=info.context.backlog)
         return presence.while_present(input.room_id, user.pk, events)  # the reader is in the room meanwhile
 
     def resolve_room_events(root, info, input):

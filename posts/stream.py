@@ -20,7 +20,7 @@ slip between the two, however long it took the process to join the room's group.
 """
 import asyncio
 import logging
-from contextlib import suppress
+from contextlib import nullcontext, suppress
 
 from django.conf import settings
 
@@ -35,6 +35,10 @@ from posts.stages import Event
 log = logging.getLogger("posts.stream")
 
 PAGE = 200
+# A subscription resuming `after` reads what it missed this many events at a time, one page
+# per connection in memory (see _room_stream).
+REPLAY_PAGE = 50
+EVENT_BYTES = 512
 POST = PAYLOAD_KEY[Event.POST_CREATED]
 CHANGE = PAYLOAD_KEY[Event.POST_CHANGED]
 CREATED = "created"
@@ -56,15 +60,36 @@ class TooFarBehind(ChatError):
     code = "TOO_FAR_BEHIND"
 
 
-class Subscriber:
-    """One subscription's inbox of events, oldest first."""
+def event_size(event):
+    """What an event waiting for a reader is counted as (its text, and the rest as a constant)."""
+    return EVENT_BYTES + len(event["post"].get("body") or "")
 
-    def __init__(self):
+
+class Subscriber:
+    """One subscription's inbox of events, oldest first, counted in its connection's backlog
+    (chatsite.graphql_ws.Backlog), which drops a connection that falls too far behind."""
+
+    def __init__(self, backlog=None):
         self.queue = asyncio.Queue()
         self.ended = None  # a ChatError that ends the subscription
+        self.backlog = backlog
 
     def put(self, event):
-        self.queue.put_nowait(event)
+        if self.backlog is None or self.backlog.take(event_size(event)):
+            self.queue.put_nowait(event)
+
+    async def get(self):
+        event = await self.queue.get()
+        if event is not None and self.backlog is not None:
+            self.backlog.give(event_size(event))
+        return event
+
+    def drop_unsent(self):
+        """The subscription ends: what it never sent no longer counts against its connection."""
+        while not self.queue.empty():
+            event = self.queue.get_nowait()
+            if event is not None and self.backlog is not None:
+                self.backlog.give(event_size(event))
 
     def end(self, error):
         self.ended = error
@@ -242,23 +267,28 @@ def render_key(room_id, event):
     return ("event", room_id, event["seq"], post.get("edited_at"), post.get("deleted"))
 
 
-def room_posts(room_id, after=None):
+def room_posts(room_id, after=None, backlog=None):
     """The room's new posts after position `after` (None: from now on), once each and in
-    order, then live, as (render key, post payload) pairs."""
-    return _room_stream(room_id, after, posts_only=True)
+    order, then live, as (render key, post payload) pairs. `backlog`: the connection's
+    (chatsite.graphql_ws.Backlog), which bounds what is held for a slow reader."""
+    return _room_stream(room_id, after, posts_only=True, backlog=backlog)
 
 
-def room_events(room_id, after=None):
+def room_events(room_id, after=None, backlog=None):
     """The room's events after position `after` (None: from now on), once each and in
-    order, then live, as (render key, event) pairs."""
-    return _room_stream(room_id, after, posts_only=False)
+    order, then live, as (render key, event) pairs. `backlog` as for room_posts."""
+    return _room_stream(room_id, after, posts_only=False, backlog=backlog)
 
 
-async def _room_stream(room_id, after, posts_only):
+async def _room_stream(room_id, after, posts_only, backlog):
     """One generator for both (a layer less on the hot path): `posts_only` hands on created
-    posts as posts, keyed by post; otherwise every event, keyed by position and state."""
+    posts as posts, keyed by post; otherwise every event, keyed by position and state.
+
+    What was missed is read a page at a time, and each page only in the connection's turn,
+    held until the page is sent: a reader that stops reading keeps one page in memory."""
     streams = room_streams()
-    subscriber = Subscriber()
+    subscriber = Subscriber(backlog)
+    turn = backlog.turn if backlog is not None else nullcontext()
     feed = await streams.subscribe(room_id, subscriber)  # listening before reading: nothing slips
     try:
         if after is None:
@@ -272,18 +302,20 @@ async def _room_stream(room_id, after, posts_only):
                 selectors.missed_more_than, room_id, after, settings.STREAM_RESUME_MAX
             ):
                 raise too_far_behind()
-            while True:
-                page = await read(selectors.events_after, room_id, sent, PAGE)
-                for event in page:
-                    sent = event["seq"]
-                    if not posts_only:
-                        yield render_key(room_id, event), event
-                    elif event["kind"] == CREATED:
-                        yield post_key(event["post"]), event["post"]
-                if len(page) < PAGE:
-                    break
+            more = True
+            while more:
+                async with turn:
+                    page = await read(selectors.events_after, room_id, sent, REPLAY_PAGE)
+                    more = len(page) == REPLAY_PAGE
+                    for event in page:
+                        sent = event["seq"]
+                        if not posts_only:
+                            yield render_key(room_id, event), event
+                        elif event["kind"] == CREATED:
+                            yield post_key(event["post"]), event["post"]
+                    page = event = None
         while True:
-            event = await subscriber.queue.get()
+            event = await subscriber.get()
             if event is None:
                 raise subscriber.ended
             if event["seq"] > sent:
@@ -294,3 +326,4 @@ async def _room_stream(room_id, after, posts_only):
                     yield post_key(event["post"]), event["post"]
     finally:
         await streams.leave(feed, subscriber)
+        subscriber.drop_unsent()

@@ -106,3 +106,94 @@ def test_one_users_queued_work_keeps_nobody_else_waiting(embedded_web, general):
     finally:
         for socket in heavy:
             socket.__exit__(None, None, None)
+
+
+def staff_health(web):
+    import requests
+
+    _, token = user_with_token("health", staff=True)
+    return lambda: requests.get(f"{web.url}/healthz/", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+
+
+def test_readers_that_never_read_make_the_server_hold_one_page_each(embedded_web, general):
+    """6 connections of 50 subscriptions each resume `after: 0` over 400 posts of 2,000
+    characters, and never read their sockets. Each connection reads what it missed one
+    page at a time, only as its socket takes it: the process holds a page per connection,
+    not every subscription's history (which took it from ~320 to ~470 MB)."""
+    from tests.helpers import add_post
+    from tests.stack import wait_until
+
+    for n in range(400):
+        add_post(general, f"{n:03d} " + "y" * 1996)
+    _, token = user_with_token("stalled")
+    health = staff_health(embedded_web)
+    query = "subscription { postCreated(input: {roomId: \"general\", after: 0}) { id seq body } }"
+    before = rss(embedded_web.pid)
+    # max_queue=1: the client stops reading its socket after one frame.
+    readers = [Socket(embedded_web.ws_url, max_queue=1).init(token) for _ in range(6)]
+    try:
+        for socket in readers:
+            for n in range(50):
+                socket.subscribe(query, op_id=f"s{n}")
+        wait_until(lambda: health()["room_streams"]["subscribers"] == 300, 30, "300 subscriptions")
+        samples = []
+
+        def settled():
+            """Every subscription as far as the sockets let it go: no database work queued,
+            and the RSS steady over the last five looks."""
+            samples.append(rss(embedded_web.pid))
+            recent = samples[-5:]
+            return health()["database_work"]["queued"] == 0 and len(recent) == 5 and max(recent) - min(recent) < 2 * MB
+
+        wait_until(settled, 120, "the subscriptions to settle")
+        grown = max(samples) - before
+    finally:
+        for socket in readers:
+            socket.__exit__(None, None, None)
+    assert grown < 60 * MB, f"RSS grew by {grown / MB:.0f} MB"
+    wait_until(lambda: health()["room_streams"]["subscribers"] == 0, 30, "the subscriptions to be released")
+
+
+@pytest.fixture(scope="module")
+def small_backlog_web(stack_env):
+    """An embedded `web` that lets a connection leave 64 KB unread, and checks the room's
+    position often (so posts stored without the pipeline reach subscribers at once)."""
+    from tests.stack import Web, ready
+
+    env = {k: v for k, v in stack_env.items() if k != "AMQP_URL"}
+    env.update(WEBSOCKET_MAX_BACKLOG_BYTES=str(64 * 1024), STREAM_CHECK_SECONDS="0.2")
+    process = ready(Web(env, label="small-backlog"))
+    try:
+        yield process
+    finally:
+        process.stop()
+
+
+def test_a_reader_too_far_behind_is_released_then_closed_with_4413(small_backlog_web, general):
+    """Posts keep coming to a reader that doesn't read. Past the backlog bound, everything
+    its connection held is released at once (while it still reads nothing), and when it
+    reads again it gets what was on its way, then the close code 4413."""
+    from websockets.exceptions import ConnectionClosed
+
+    from tests.helpers import add_post
+    from tests.stack import wait_until
+
+    _, token = user_with_token("slow")
+    health = staff_health(small_backlog_web)
+    query = "subscription { postCreated(input: {roomId: \"general\"}) { id seq body } }"
+    reader = Socket(small_backlog_web.ws_url, max_queue=1).init(token)
+    try:
+        reader.subscribe(query, op_id="live")
+        wait_until(lambda: health()["room_streams"]["subscribers"] == 1, 30, "the subscription")
+        for n in range(600):
+            add_post(general, f"{n:03d} " + "z" * 1996)
+        wait_until(lambda: health()["room_streams"]["subscribers"] == 0, 30, "the slow reader to be released")
+        codes = []
+        while not codes:
+            try:
+                reader.ws.recv(timeout=10)
+            except ConnectionClosed as closed:
+                codes.append(closed.rcvd.code if closed.rcvd else None)
+        assert codes == [4413]
+    finally:
+        reader.__exit__(None, None, None)
