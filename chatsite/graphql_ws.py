@@ -445,9 +445,12 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         context = ConnectionContext(self, await on_db_thread(_fresh_user, self.user))
 
         if operation.operation != OperationType.SUBSCRIPTION:
-            # Queries and mutations over the socket: one result, then complete.
-            result = await on_db_thread(execute, schema.graphql_schema, document, None, context, variables, operation_name)
-            await self.send_next(op_id, json.dumps(result_payload(result)))
+            # Queries and mutations over the socket: one result, then complete. One at a time
+            # per connection, in the connection's turn (as a resume's pages): a client that
+            # doesn't read holds one result here, and one request on the database threads.
+            async with self.backlog.turn:
+                result = await on_db_thread(execute, schema.graphql_schema, document, None, context, variables, operation_name)
+                await self.send_next(op_id, json.dumps(result_payload(result)))
             return await self._complete(op_id)
 
         stream = await create_source_event_stream(
