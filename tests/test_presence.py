@@ -82,3 +82,38 @@ def test_presence_holds_across_two_web_processes(full_stack, general):
             watcher.assert_silent(6.0)
         listed, _ = names(watcher, watching, timeout=15)
         assert ann not in listed
+
+
+
+def listed_now(web, token):
+    """The list a reader who opens the presence subscription now is given first."""
+    from tests.test_websocket import Socket
+
+    with Socket(web.ws_url) as socket:
+        socket.init(token)
+        return sorted(names(socket, socket.subscribe(PRESENCE, GENERAL))[0])
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tabs_closed_at_once_leave_nobody_behind(web, general):
+    """Readers open the room and close it (or a second tab) within a fraction of a second,
+    then leave: after the grace (1.5 s here), not the dead-process clean-up (60 s), nobody
+    is listed; and one who comes back is listed again."""
+    from tests.stack import wait_until
+    from tests.test_websocket import Socket
+
+    readers = [make_user() for _ in range(8)]
+    _, watcher_token = make_user()
+    for _, token in readers:
+        with Socket(web.ws_url) as first_tab:
+            first_tab.init(token)
+            first_tab.subscribe(ROOM_EVENTS, GENERAL)
+            with Socket(web.ws_url) as second_tab:
+                second_tab.init(token)
+                second_tab.subscribe(ROOM_EVENTS, GENERAL)
+    wait_until(lambda: listed_now(web, watcher_token) == [], 20, "everyone who left to leave the list")
+    back, back_token = readers[0]
+    with Socket(web.ws_url) as page:
+        page.init(back_token)
+        page.subscribe(ROOM_EVENTS, GENERAL)
+        wait_until(lambda: listed_now(web, watcher_token) == [back], 20, "the reader who came back to be listed")
