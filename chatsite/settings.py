@@ -229,8 +229,9 @@ REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": []}
 POST_MAX_LENGTH = 2000
 # An author may edit a post for this long after sending it (deleting has no limit).
 POST_EDIT_WINDOW_SECONDS = int(os.environ.get("POST_EDIT_WINDOW_SECONDS", "900"))
-# "Someone is typing": sent at most once per this many seconds per user and room, and shown
-# by readers for TYPING_SHOWN_SECONDS unless renewed (never stored).
+# "Someone is typing": sent at most once per this many seconds per user and room (counted in
+# the database, across web processes), and shown by readers for TYPING_SHOWN_SECONDS unless
+# renewed (the announcement is never stored).
 TYPING_INTERVAL_SECONDS = 3
 TYPING_SHOWN_SECONDS = 6
 # Presence: who has a room open. A reader who leaves stays listed this long (a reload or a

@@ -148,3 +148,15 @@ class PresenceClock(models.Model):
 
     room = models.OneToOneField("rooms.Room", on_delete=models.CASCADE, primary_key=True, related_name="presence_clock")
     version = models.PositiveBigIntegerField(default=0)
+
+
+class TypingAnnouncement(models.Model):
+    """When `user` was last announced typing in `room`, by any web process: the throttle of
+    sendTyping (see `services.typing`). One row per user and room, overwritten."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="+")
+    announced_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "room"], name="typing_one_per_user_room")]

@@ -108,21 +108,29 @@ def renew():
 
 
 class Tracker:
-    """This process's readers per (room, user), on one event loop."""
+    """This process's readers per (room, user), on one event loop.
+
+    Counting is synchronous (no await between a reader's arrival or departure and its
+    count), so a subscription cancelled at any moment is counted out exactly as it was
+    counted in. The database is brought to what the counts say by at most one writer per
+    (room, user) at a time, which writes again until its row matches: a quick leave and
+    return, or a second tab closed while the first one's row is being written, can't leave
+    a row that nobody here holds, nor remove one somebody does."""
 
     def __init__(self):
         self.open = {}  # (room id, user id) -> open subscriptions here
         self.leaving = {}  # (room id, user id) -> the task that ends their presence after the grace
+        self.written = set()  # (room id, user id) whose row this process has written as here
+        self.writers = {}  # (room id, user id) -> the task bringing its row to the count
         self.renewing = None
 
-    async def enter(self, room_id, user_id):
+    def enter(self, room_id, user_id):
         key = (room_id, user_id)
         self.open[key] = self.open.get(key, 0) + 1
         pending = self.leaving.pop(key, None)
         if pending is not None:
             pending.cancel()  # back within the grace: nothing changed
-        elif self.open[key] == 1:
-            await self._write(key, True)
+        self._sync(key)
         if self.renewing is None:
             self.renewing = asyncio.ensure_future(self._renew())
 
@@ -133,16 +141,34 @@ class Tracker:
             del self.open[key]
             self.leaving[key] = asyncio.ensure_future(self._leave_later(key))
 
+    def _here(self, key):
+        return key in self.open or key in self.leaving
+
     async def _leave_later(self, key):
         await asyncio.sleep(settings.PRESENCE_GRACE_SECONDS)
-        self.leaving.pop(key, None)
-        await self._write(key, False)
+        if self.leaving.get(key) is asyncio.current_task():
+            del self.leaving[key]
+            self._sync(key)
 
-    async def _write(self, key, here):
+    def _sync(self, key):
+        """Start the key's writer unless it runs (it reads the count again when it has written)."""
+        if key not in self.writers and self._here(key) != (key in self.written):
+            self.writers[key] = asyncio.ensure_future(self._write(key))
+
+    async def _write(self, key):
         try:
-            await on_db_thread(change, *key, here)
-        except Exception:  # presence is a courtesy: never the reason a subscription fails
-            log.exception("presence room=%s user=%s here=%s not recorded", *key, here)
+            while (here := self._here(key)) != (key in self.written):
+                try:
+                    await on_db_thread(change, *key, here)
+                except Exception:  # presence is a courtesy: never the reason a subscription fails
+                    log.exception("presence room=%s user=%s here=%s not recorded", *key, here)
+                    return  # the next arrival or departure of this reader tries again
+                if here:
+                    self.written.add(key)
+                else:
+                    self.written.discard(key)
+        finally:
+            del self.writers[key]
 
     async def _renew(self):
         while True:
@@ -160,7 +186,7 @@ trackers = PerLoop(Tracker, readers=0, leaving=0)
 async def while_present(room_id, user_id, events):
     """`events` (a room's event stream), with the reader counted in the room meanwhile."""
     tracker = trackers()
-    await tracker.enter(room_id, user_id)
+    tracker.enter(room_id, user_id)
     try:
         async for item in events:
             yield item

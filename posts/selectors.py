@@ -52,27 +52,36 @@ def live_posts(room_id):
     return Post.objects.filter(room_id=room_id, deleted_at__isnull=True)
 
 
+def replayed_changes(room_id):
+    """A room's edits and deletions as a replay shows them: a deleted post's edits are not
+    among them (its deletion is all there is to show of it)."""
+    return PostChange.objects.filter(room_id=room_id).exclude(
+        kind=PostChange.Kind.EDITED, post__deleted_at__isnull=False
+    )
+
+
 def events_after(room_id, after, limit):
     """The oldest `limit` events of a room after position `after`, in position order:
     {"seq", "kind": "created" | "edited" | "deleted", "post": the post as it is now}.
-    A deleted post's creation is not among them (no body anywhere): only its deletion."""
+    The room as it is now: a deleted post's replay is its deletion only (neither its
+    creation nor its edits, which would show it again)."""
     created = [
         {"seq": post["seq"], "kind": "created", "post": post} for post in posts_after(room_id, after, limit)
     ]
     changes = [
         change.as_event()
-        for change in PostChange.objects.filter(room_id=room_id, seq__gt=after).select_related("post").order_by("seq")[:limit]
+        for change in replayed_changes(room_id).filter(seq__gt=after).select_related("post").order_by("seq")[:limit]
     ]
     return sorted(created + changes, key=lambda event: event["seq"])[:limit]
 
 
 def missed_more_than(room_id, after, limit):
     """Whether the room has more than `limit` events after position `after` (positions of
-    removed posts don't count)."""
+    removed posts, and the edits of deleted ones, don't count)."""
     posts = live_posts(room_id).filter(seq__gt=after).order_by("seq")[: limit + 1].count()
     if posts > limit:
         return True
-    return posts + PostChange.objects.filter(room_id=room_id, seq__gt=after).order_by("seq")[: limit + 1 - posts].count() > limit
+    return posts + replayed_changes(room_id).filter(seq__gt=after).order_by("seq")[: limit + 1 - posts].count() > limit
 
 
 def room_position(room_id):

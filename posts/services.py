@@ -2,14 +2,12 @@
 import logging
 import math
 import time
-import threading
 import uuid
-from collections import OrderedDict
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Min
 from django.utils import timezone
 
@@ -17,7 +15,7 @@ from chatsite.auth import require_user
 from chatsite.errors import BadUserInput, Forbidden, NotFound, RateLimited
 from chatsite.text import clean_text, has_visible_text
 from posts import fanout, pipeline, selectors
-from posts.models import Post, PostChange, PostRequest, ReadState
+from posts.models import Post, PostChange, PostRequest, ReadState, TypingAnnouncement
 from posts.pipeline import send_stage
 from posts.stages import Stage
 from posts.room_tokens import InvalidRoomToken, issue_room_token, verify_room_token
@@ -384,25 +382,16 @@ def mark_read(*, user, room_id, seq):
 
 # --- typing ---
 
-_typing_lock = threading.Lock()
-_typing_sent = OrderedDict()  # (user id, room id) -> when it was last announced, this process
-TYPING_REMEMBERED = 10_000
-
 
 def typing(*, user, room_id):
     """sendTyping: tell the room's readers that `user` is typing. Announced at most once per
-    TYPING_INTERVAL_SECONDS per user and room (more often is not an error: clients call it as
-    keys are pressed), never stored; readers drop it after TYPING_SHOWN_SECONDS."""
+    TYPING_INTERVAL_SECONDS per user and room, whichever web processes the calls reach (more
+    often is not an error: clients call it as keys are pressed); the announcement itself is
+    never stored, readers drop it after TYPING_SHOWN_SECONDS."""
     user = require_user(user)
     room = room_open_for_posts(user, room_id)
-    key, now = (user.pk, room.pk), time.monotonic()
-    with _typing_lock:
-        if now - _typing_sent.get(key, float("-inf")) < settings.TYPING_INTERVAL_SECONDS:
-            return False
-        _typing_sent[key] = now
-        _typing_sent.move_to_end(key)
-        while len(_typing_sent) > TYPING_REMEMBERED:
-            _typing_sent.popitem(last=False)
+    if not _claim_typing_turn(user.pk, room.pk):
+        return False
     fanout.typing(
         who={
             "room_id": room.pk,
@@ -412,3 +401,23 @@ def typing(*, user, room_id):
         }
     )
     return True
+
+
+def _claim_typing_turn(user_id, room_id):
+    """Whether this call is the one to announce: one statement records it unless the user was
+    announced in the room less than TYPING_INTERVAL_SECONDS ago (by any process; concurrent
+    calls wait for each other's row, so one of them wins). One row per user and room."""
+    now = timezone.now()
+    since = now - timedelta(seconds=settings.TYPING_INTERVAL_SECONDS)
+    meta, ops = TypingAnnouncement._meta, connection.ops
+    table, user, room, at = (
+        ops.quote_name(name)
+        for name in (meta.db_table, meta.get_field("user").column, meta.get_field("room").column, "announced_at")
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} ({user}, {room}, {at}) VALUES (%s, %s, %s) "
+            f"ON CONFLICT ({user}, {room}) DO UPDATE SET {at} = excluded.{at} WHERE {table}.{at} <= %s",
+            [user_id, room_id, ops.adapt_datetimefield_value(now), ops.adapt_datetimefield_value(since)],
+        )
+        return cursor.rowcount == 1

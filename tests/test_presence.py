@@ -82,3 +82,48 @@ def test_presence_holds_across_two_web_processes(full_stack, general):
             watcher.assert_silent(6.0)
         listed, _ = names(watcher, watching, timeout=15)
         assert ann not in listed
+
+
+def listed_now(web, token):
+    """The list a reader who opens the presence subscription now is given first."""
+    from tests.test_websocket import Socket
+
+    with Socket(web.ws_url) as socket:
+        socket.init(token)
+        return sorted(names(socket, socket.subscribe(PRESENCE, GENERAL))[0])
+
+
+def tabs_closed_at_once_leave_nobody_behind(tabs_on, listed_on):
+    """Readers open the room (on `tabs_on`) and close it and a second tab within a fraction
+    of a second: after the grace, not the dead-process clean-up (60 s), nobody is listed (on
+    `listed_on`); and one who comes back is listed again."""
+    from tests.stack import wait_until
+    from tests.test_websocket import Socket
+
+    readers = [make_user() for _ in range(8)]
+    _, watcher_token = make_user()
+    for _, token in readers:
+        with Socket(tabs_on.ws_url) as first_tab:
+            first_tab.init(token)
+            first_tab.subscribe(ROOM_EVENTS, GENERAL)
+            with Socket(tabs_on.ws_url) as second_tab:
+                second_tab.init(token)
+                second_tab.subscribe(ROOM_EVENTS, GENERAL)
+    left = {username for username, _ in readers}
+    wait_until(lambda: not left & set(listed_now(listed_on, watcher_token)), 20, "everyone who left to leave the list")
+    back, back_token = readers[0]
+    with Socket(tabs_on.ws_url) as page:
+        page.init(back_token)
+        page.subscribe(ROOM_EVENTS, GENERAL)
+        wait_until(lambda: back in listed_now(listed_on, watcher_token), 20, "the reader who came back to be listed")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_tabs_closed_at_once_leave_nobody_behind(web, general):
+    tabs_closed_at_once_leave_nobody_behind(web, web)
+
+
+@pytest.mark.fullstack
+@pytest.mark.django_db(transaction=True)
+def test_tabs_closed_at_once_on_one_process_leave_nobody_behind_on_another(full_stack, general):
+    tabs_closed_at_once_leave_nobody_behind(full_stack.web1, full_stack.web2)

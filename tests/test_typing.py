@@ -85,3 +85,29 @@ def test_typing_on_one_web_process_reaches_a_reader_on_another(full_stack, gener
             except TimeoutError:
                 continue
     assert seen["username"] == ann_user.username
+
+
+@pytest.mark.fullstack
+@pytest.mark.django_db(transaction=True)
+def test_typing_is_announced_once_per_interval_across_web_processes(full_stack, general):
+    """Ann's sendTyping through one web process, then through another within the interval:
+    her readers get one frame, and the second call answers `sent: false`."""
+    from tests.test_websocket import Socket
+
+    ann_user, ann = make_user()
+    _, bea = make_user()
+    web1, web2 = OverHttp(full_stack.web1.url), OverHttp(full_stack.web2.url)
+    with Socket(full_stack.web1.ws_url) as bea_socket:
+        bea_socket.init(bea)
+        watching = bea_socket.subscribe(TYPING, {"input": {"roomId": "general"}})
+        for _ in range(5):  # until Bea's subscription is live (each try waits out the interval)
+            assert web1(SEND, {"input": {"roomId": "general"}}, token=ann)["data"]["sendTyping"]["sent"] is True
+            try:
+                seen = bea_socket.next_payload(watching, timeout=3.2)["typing"]
+                break
+            except TimeoutError:
+                continue
+        assert seen["username"] == ann_user.username
+        again = web2(SEND, {"input": {"roomId": "general"}}, token=ann)["data"]["sendTyping"]["sent"]
+        bea_socket.assert_silent(1.0)  # one frame, whichever process Ann's calls reach
+        assert again is False
