@@ -37,7 +37,7 @@ def create_room(*, room_id, name, user=None, is_private=False):
             # holds it; names need only differ among the rooms the creator can see, so a
             # private room's name tells no one outside it anything.
             if Room.objects.filter(pk=room_id).exists():
-                raise BadUserInput(f"A room {room_id!r} exists already.")
+                raise id_taken(room_id)
             if _rooms_seen_by(user).filter(name__iexact=name).exists():
                 raise BadUserInput(f"A room named {name!r} exists already.")
             room = Room.objects.create(id=room_id, name=name, is_private=bool(is_private), created_by=user)
@@ -47,7 +47,13 @@ def create_room(*, room_id, name, user=None, is_private=False):
                 throttle.record("room-user", user.pk)
             return room
     except IntegrityError:
-        raise BadUserInput(f"A room {room_id!r} exists already.")
+        raise id_taken(room_id)
+
+
+def id_taken(room_id):
+    """The one answer for a taken id, whoever holds it: a private room's id tells an
+    outsider that much and no more (not whether it is private, nor anything of it)."""
+    return BadUserInput(f"The room id {room_id!r} is taken.")
 
 
 def _rooms_seen_by(user):

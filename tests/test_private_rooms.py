@@ -280,6 +280,19 @@ def test_no_direct_message_with_yourself_nobody_or_a_deactivated_user(gql, peopl
     assert not Room.objects.filter(is_direct=True).exists()
 
 
+def test_create_room_answers_a_private_rooms_id_as_a_public_ones(gql, people):
+    """An outsider trying a taken id gets the same answer, word for word but the id, whether
+    a public or a private room holds it: the id is taken, nothing more."""
+    _, c = people["carol"]
+    data(gql(CREATE_ROOM, {"input": {"id": "open-door", "name": "Open door"}}, token=people["alice"][1]), "createRoom")
+    answers = []
+    for taken in ("open-door", SECRET):
+        result = gql(CREATE_ROOM, {"input": {"id": taken, "name": "Something new"}}, token=c)
+        [error] = result["errors"]
+        answers.append((error["message"].replace(taken, "<id>"), error["extensions"]["code"]))
+    assert answers[0] == answers[1] == ("The room id '<id>' is taken.", "BAD_USER_INPUT")
+
+
 def test_a_direct_room_address_can_not_be_taken_with_create_room(gql, people):
     _, c = people["carol"]
     assert error_code(gql(CREATE_ROOM, {"input": {"id": "dm-1-2", "name": "Squat"}}, token=c)) == "BAD_USER_INPUT"

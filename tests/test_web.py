@@ -114,7 +114,7 @@ def test_create_room_form_creates_the_room_and_opens_it(browser, general):
 def test_create_room_form_shows_why_not(browser, general):
     response = browser.post("/", {"name": "Another general", "room_id": "general"})
     assert response.status_code == 400
-    assert "A room &#x27;general&#x27; exists already." in response.content.decode()
+    assert "The room id &#x27;general&#x27; is taken." in response.content.decode()
     response = browser.post("/", {"name": "Bad", "room_id": "Not A Slug"})
     assert "A room id is a slug" in response.content.decode()
     assert Room.objects.count() == 1
