@@ -3,6 +3,8 @@ import uuid
 from django.conf import settings
 from django.db import models
 
+from posts.public_ids import public_post_id
+
 
 class PostRequest(models.Model):
     """One accepted createPost call: the rate limit counts these, clientId dedupes them, and
@@ -72,7 +74,7 @@ class Post(models.Model):
     def as_payload(self):
         """The post as every client sees it: GraphQL queries, subscriptions, group messages."""
         return {
-            "id": str(self.pk),
+            "id": public_post_id(self.pk),
             "room_id": self.room_id,
             "seq": self.seq,
             "user_id": str(self.user_id) if self.user_id is not None else None,

@@ -17,6 +17,7 @@ from chatsite.text import clean_text, has_visible_text
 from posts import fanout, pipeline, selectors
 from posts.models import Post, PostChange, PostRequest, ReadState, TypingAnnouncement
 from posts.pipeline import send_stage
+from posts.public_ids import post_pk
 from posts.stages import Stage
 from posts.room_tokens import InvalidRoomToken, issue_room_token, verify_room_token
 from rooms.models import Room
@@ -349,10 +350,11 @@ def _change_post(user, post_id, kind, check, any_room=False):
 
 
 def _post_pk(post_id):
-    try:
-        return int(str(post_id))
-    except (ValueError, OverflowError):
-        raise NotFound("No such post.") from None
+    """The row of the post a client names by its public id (posts.public_ids)."""
+    pk = post_pk(post_id)
+    if pk is None:
+        raise NotFound("No such post.")
+    return pk
 
 
 

@@ -97,7 +97,7 @@ def post_locator(page, body):
 
 
 def shown_post_ids(page):
-    return page.eval_on_selector_all("#posts li.post", "items => items.map(item => Number(item.dataset.postId))")
+    return page.eval_on_selector_all("#posts li.post", "items => items.map(item => item.dataset.postId)")
 
 
 def shown_seqs(page):

@@ -1,6 +1,7 @@
 """Editing and deleting posts (issue 10): the rules through the API, and every reader seeing
 the change live and on resume through `roomEvents`, in the room's one order."""
 import json
+from posts.public_ids import public_post_id
 from datetime import timedelta
 
 import pytest
@@ -32,12 +33,17 @@ def create(gql, token, body, room="general"):
     return Post.objects.get(request_id=result["data"]["createPost"]["requestId"])
 
 
+def client_id_of(post_id):
+    """A row number as clients name the post; anything else as it is."""
+    return public_post_id(post_id) if isinstance(post_id, int) else post_id
+
+
 def edit(gql, token, post_id, body):
-    return gql(EDIT, {"input": {"postId": str(post_id), "body": body}}, token=token)
+    return gql(EDIT, {"input": {"postId": client_id_of(post_id), "body": body}}, token=token)
 
 
 def delete(gql, token, post_id):
-    return gql(DELETE, {"input": {"postId": str(post_id)}}, token=token)
+    return gql(DELETE, {"input": {"postId": client_id_of(post_id)}}, token=token)
 
 
 @pytest.fixture
@@ -183,6 +189,6 @@ def test_an_edit_on_one_web_process_reaches_a_reader_on_another(full_stack, gene
     with Socket(full_stack.web2.ws_url) as reader:
         reader.init(bob)
         live = reader.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": stored.seq}})
-        assert "errors" not in web1(EDIT, {"input": {"postId": str(stored.pk), "body": "after"}}, token=alice)
+        assert "errors" not in web1(EDIT, {"input": {"postId": public_post_id(stored.pk), "body": "after"}}, token=alice)
         event = events(reader, live, 1)[0]
     assert (event["kind"], event["post"]["body"]) == ("EDITED", "after") and event["seq"] > stored.seq

@@ -1,6 +1,7 @@
 """The pipeline on the full stack: Procfile processes on RabbitMQ (and PostgreSQL in CI)."""
 import time
 import uuid
+from posts.public_ids import public_post_id
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -92,7 +93,7 @@ def test_a_post_is_stored_and_its_group_message_sent(full_stack, web1, tap):
     assert (post.body, post.author, post.is_bot, post.room_id) == ("through the whole pipeline", username, False, "general")
     message = room_tap.next()
     assert message["type"] == "new.post.created"
-    assert message["post"]["id"] == str(post.pk) and message["post"]["body"] == "through the whole pipeline"
+    assert message["post"]["id"] == public_post_id(post.pk) and message["post"]["body"] == "through the whole pipeline"
 
 
 def test_each_stage_logs_the_request_id(full_stack, web1):

@@ -7,6 +7,7 @@ process for the WebSocket subscriptions.
 import json
 
 import pytest
+from posts.public_ids import public_post_id
 from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
@@ -125,14 +126,14 @@ def test_an_outsider_can_not_edit_or_delete_a_post_there(gql, people):
     _, carol = people["carol"]
     stored = Post.objects.get(request_id=data(post(gql, a, "mine"), "createPost")["requestId"])
     nothing = 987654321
-    assert error_code(gql(EDIT, {"input": {"postId": str(stored.pk), "body": "x"}}, token=carol)) == "NOT_FOUND"
-    assert gql(EDIT, {"input": {"postId": str(stored.pk), "body": "x"}}, token=carol) == gql(
-        EDIT, {"input": {"postId": str(nothing), "body": "x"}}, token=carol
+    assert error_code(gql(EDIT, {"input": {"postId": public_post_id(stored.pk), "body": "x"}}, token=carol)) == "NOT_FOUND"
+    assert gql(EDIT, {"input": {"postId": public_post_id(stored.pk), "body": "x"}}, token=carol) == gql(
+        EDIT, {"input": {"postId": public_post_id(nothing), "body": "x"}}, token=carol
     )
-    assert gql(DELETE, {"input": {"postId": str(stored.pk)}}, token=carol) == gql(
-        DELETE, {"input": {"postId": str(nothing)}}, token=carol
+    assert gql(DELETE, {"input": {"postId": public_post_id(stored.pk)}}, token=carol) == gql(
+        DELETE, {"input": {"postId": public_post_id(nothing)}}, token=carol
     )
-    assert error_code(gql(DELETE, {"input": {"postId": str(stored.pk)}}, token=carol)) == "NOT_FOUND"
+    assert error_code(gql(DELETE, {"input": {"postId": public_post_id(stored.pk)}}, token=carol)) == "NOT_FOUND"
     stored.refresh_from_db()
     assert (stored.body, stored.edited_at, stored.deleted_at) == ("mine", None, None)
 
@@ -187,7 +188,7 @@ def test_a_moderator_deletes_a_post_in_a_private_room_without_being_in_it(gql, p
     request_id = data(post(gql, a, "spam"), "createPost")["requestId"]
     spam = Post.objects.get(request_id=request_id)
     assert error_code(history(gql, moderator)) == "NOT_FOUND", "a moderator reads it in the admin, not here"
-    assert data(gql(DELETE, {"input": {"postId": str(spam.pk)}}, token=moderator), "deletePost") == {"success": True}
+    assert data(gql(DELETE, {"input": {"postId": public_post_id(spam.pk)}}, token=moderator), "deletePost") == {"success": True}
     assert data(history(gql, a), "posts") == []
 
 

@@ -217,7 +217,7 @@
   }
 
   function shownPost(id) {
-    return list.querySelector('li.post[data-post-id="' + String(id).replace(/[^0-9]/g, "") + '"]');
+    return list.querySelector('li.post[data-post-id="' + String(id).replace(/[^0-9a-z]/g, "") + '"]');
   }
 
   // An edit, live or replayed: the post's text as it is now.
