@@ -273,6 +273,11 @@ WEBSOCKET_MAX_CONNECTIONS_PER_USER = int(os.environ.get("WEBSOCKET_MAX_CONNECTIO
 STREAM_RESUME_MAX = int(os.environ.get("STREAM_RESUME_MAX", "1000"))
 # How often a quiet room stream asks the database for posts whose group message was lost.
 STREAM_CHECK_SECONDS = float(os.environ.get("STREAM_CHECK_SECONDS", "10"))
+# What one searchPosts may cost, whatever the room's size: on PostgreSQL its statement is
+# cancelled after SEARCH_TIMEOUT_MS (the search is refused as too broad); on SQLite (no
+# full-text index) it reads the room's newest SEARCH_SCAN_MAX posts, no more.
+SEARCH_TIMEOUT_MS = int(os.environ.get("SEARCH_TIMEOUT_MS", "2000"))
+SEARCH_SCAN_MAX = int(os.environ.get("SEARCH_SCAN_MAX", "1000"))
 
 # --- Celery: the pipeline ---
 CELERY_BROKER_URL = AMQP_URL or "memory://"

@@ -4,6 +4,8 @@ The same file runs on SQLite (the embedded default: every word as a substring) a
 PostgreSQL (DATABASE_URL: full-text search, `simple` configuration, web-search syntax); the
 few behaviours that differ between the two are tested on their own database only.
 """
+import uuid
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -225,7 +227,73 @@ def test_searching_needs_a_signed_in_active_user(gql, alice):
 def test_search_costs_one_query_per_step(gql, alice, django_assert_max_num_queries):
     for n in range(30):
         add_post("general", f"apple {n}")
-    # The user, the room, the posts: not one query per post.
-    with django_assert_max_num_queries(4):
+    # The user, the room, the posts: not one query per post. PostgreSQL also sets the
+    # search's time limit and puts it back, in a transaction (here a savepoint) of its own.
+    with django_assert_max_num_queries(7 if connection.vendor == "postgresql" else 4):
         assert len(found(gql, alice, "apple", limit=30)) == 30
 
+
+
+# --- what one search may cost, whatever the room's size ---
+
+
+def test_a_query_asks_for_one_search(gql, alice):
+    add_post("general", "apple")
+    one = "{ a: searchPosts(input: {roomId: \"general\", query: \"apple\"}) { body } }"
+    assert gql(one, token=alice)["data"] == {"a": [{"body": "apple"}]}
+    # Aliases, or a fragment spreading it again, would multiply one search's bound.
+    aliases = "{ " + " ".join(f'a{n}: searchPosts(input: {{roomId: "general", query: "x{n}"}}) {{ id }}' for n in range(2)) + " }"
+    spread = (
+        'query { ...s searchPosts(input: {roomId: "general", query: "apple"}) { id } } '
+        'fragment s on Query { again: searchPosts(input: {roomId: "general", query: "pear"}) { id } }'
+    )
+    for document in (aliases, spread):
+        refused = gql(document, token=alice)
+        assert error_code(refused) == "BAD_USER_INPUT"
+        assert "once" in refused["errors"][0]["message"]
+        assert refused.get("data") is None, "nothing of it runs"
+
+
+def fill_room(room, count, body):
+    """`count` posts in one statement: a room as large as a test needs, quickly."""
+    first = Room.objects.get(pk=room).last_seq + 1
+    Post.objects.bulk_create(
+        Post(room_id=room, author="someone", body=body.format(n=n), request_id=uuid.uuid4(), seq=first + n)
+        for n in range(count)
+    )
+    Room.objects.filter(pk=room).update(last_seq=first + count - 1)
+
+
+def test_a_search_is_bounded_on_this_database(gql, alice, settings):
+    """No skip on either database: each shows its own bound."""
+    if connection.vendor == "postgresql":
+        postgresql_cuts_a_search_at_its_time_limit(gql, alice, settings)
+    else:
+        sqlite_searches_the_newest_posts_only(gql, alice, settings)
+
+
+def postgresql_cuts_a_search_at_its_time_limit(gql, alice, settings):
+    # Every post has the word, and the query leaves it out: no index spares reading each one.
+    fill_room("general", 5000, "apple {n}")
+    settings.SEARCH_TIMEOUT_MS = 1
+    refused = search(gql, alice, "apple -apple")
+    assert error_code(refused) == "BAD_USER_INPUT"
+    assert "too long" in refused["errors"][0]["message"]
+    assert "select" not in refused["errors"][0]["message"].lower()
+    # The timeout was this search's alone: the connection answers as before.
+    settings.SEARCH_TIMEOUT_MS = 60_000
+    assert found(gql, alice, "apple 4999") == ["apple 4999"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+
+def sqlite_searches_the_newest_posts_only(gql, alice, settings):
+    settings.SEARCH_SCAN_MAX = 100
+    add_post("general", "needle, long ago")
+    fill_room("general", 99, "hay {n}")
+    add_post("general", "needle, lately")
+    # The newest 100 posts hold one needle; the older one is past what a search reads.
+    assert found(gql, alice, "needle") == ["needle, lately"]
+    settings.SEARCH_SCAN_MAX = 101
+    assert found(gql, alice, "needle") == ["needle, lately", "needle, long ago"]
