@@ -250,6 +250,10 @@ LOGINS_PER_MINUTE = int(os.environ.get("LOGINS_PER_MINUTE", "30"))
 SIGNUPS_PER_ADDRESS = int(os.environ.get("SIGNUPS_PER_ADDRESS", "20"))
 SIGNUP_WINDOW_SECONDS = int(os.environ.get("SIGNUP_WINDOW_SECONDS", "10"))
 ROOMS_PER_MINUTE = int(os.environ.get("ROOMS_PER_MINUTE", "10"))
+# markRead: at most MARK_READ_RATE_LIMIT calls per user in MARK_READ_WINDOW_SECONDS (the room
+# page sends at most one a second per tab).
+MARK_READ_RATE_LIMIT = int(os.environ.get("MARK_READ_RATE_LIMIT", "30"))
+MARK_READ_WINDOW_SECONDS = int(os.environ.get("MARK_READ_WINDOW_SECONDS", "10"))
 # Past this many messages waiting on the `posts` queue, createPost answers UNAVAILABLE
 # (retry later with the same clientId) instead of queueing posts for minutes. 0: no limit.
 PIPELINE_MAX_BACKLOG = int(os.environ.get("PIPELINE_MAX_BACKLOG", "500"))

@@ -4,8 +4,6 @@ The same file runs on SQLite (the embedded default: every word as a substring) a
 PostgreSQL (DATABASE_URL: full-text search, `simple` configuration, web-search syntax); the
 few behaviours that differ between the two are tested on their own database only.
 """
-import uuid
-
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
@@ -16,7 +14,7 @@ from posts.search import SEARCH_QUERY_MAX_LENGTH, SEARCH_WORDS_MAX
 from rooms.models import Room
 from rooms.services import create_room
 from tests.graphql_client import POSTS, InProcess, error_code, sign_up
-from tests.helpers import add_post
+from tests.helpers import add_post, add_posts
 
 SEARCH = """query($input: SearchPostsInput!) {
   searchPosts(input: $input) { id roomId seq userId author body isBot createdAt }
@@ -254,16 +252,6 @@ def test_a_query_asks_for_one_search(gql, alice):
         assert refused.get("data") is None, "nothing of it runs"
 
 
-def fill_room(room, count, body):
-    """`count` posts in one statement: a room as large as a test needs, quickly."""
-    first = Room.objects.get(pk=room).last_seq + 1
-    Post.objects.bulk_create(
-        Post(room_id=room, author="someone", body=body.format(n=n), request_id=uuid.uuid4(), seq=first + n)
-        for n in range(count)
-    )
-    Room.objects.filter(pk=room).update(last_seq=first + count - 1)
-
-
 def test_a_search_is_bounded_on_this_database(gql, alice, settings):
     """No skip on either database: each shows its own bound."""
     if connection.vendor == "postgresql":
@@ -274,7 +262,7 @@ def test_a_search_is_bounded_on_this_database(gql, alice, settings):
 
 def postgresql_cuts_a_search_at_its_time_limit(gql, alice, settings):
     # Every post has the word, and the query leaves it out: no index spares reading each one.
-    fill_room("general", 5000, "apple {n}")
+    add_posts("general", 5000, "apple {n}")
     settings.SEARCH_TIMEOUT_MS = 1
     refused = search(gql, alice, "apple -apple")
     assert error_code(refused) == "BAD_USER_INPUT"
@@ -291,7 +279,7 @@ def postgresql_cuts_a_search_at_its_time_limit(gql, alice, settings):
 def sqlite_searches_the_newest_posts_only(gql, alice, settings):
     settings.SEARCH_SCAN_MAX = 100
     add_post("general", "needle, long ago")
-    fill_room("general", 99, "hay {n}")
+    add_posts("general", 99, "hay {n}")
     add_post("general", "needle, lately")
     # The newest 100 posts hold one needle; the older one is past what a search reads.
     assert found(gql, alice, "needle") == ["needle, lately"]
