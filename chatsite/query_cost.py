@@ -28,6 +28,9 @@ LIST_COST = 50
 # worth of aliases becomes a syntax tree (which some of GraphQL's own rules compare
 # pairwise).
 MAX_TOKENS = 2000
+# Root fields a document may ask for once: each is bounded on its own (a search's time,
+# see posts/search.py), and aliases must not multiply that bound.
+ONCE_PER_DOCUMENT = ("searchPosts",)
 
 
 INTROSPECTION_ROOTS = {"__schema": "__Schema", "__type": "__Type"}
@@ -53,6 +56,7 @@ class Walk:
     def __init__(self, context):
         self.context = context
         self.cost = 0
+        self.once = set()
 
     def selections(self, selection_set, parent_type, depth, fragments, schema_only=False):
         # schema_only: below `__schema`/`__type`, answered from the schema in memory: each
@@ -80,6 +84,10 @@ class Walk:
         definition = getattr(parent_type, "fields", {}).get(name)
         schema_only = schema_only or name in INTROSPECTION_ROOTS
         self.cost += 1
+        if name in ONCE_PER_DOCUMENT and parent_type is self.context.schema.query_type:
+            if name in self.once:
+                raise TooCostly(f"A query can ask for `{name}` once; send each one as a request of its own.")
+            self.once.add(name)
         if definition is not None and not schema_only:
             field_type = definition.type
             if isinstance(field_type, GraphQLNonNull):

@@ -251,6 +251,10 @@ LOGINS_PER_MINUTE = int(os.environ.get("LOGINS_PER_MINUTE", "30"))
 SIGNUPS_PER_ADDRESS = int(os.environ.get("SIGNUPS_PER_ADDRESS", "20"))
 SIGNUP_WINDOW_SECONDS = int(os.environ.get("SIGNUP_WINDOW_SECONDS", "10"))
 ROOMS_PER_MINUTE = int(os.environ.get("ROOMS_PER_MINUTE", "10"))
+# markRead: at most MARK_READ_RATE_LIMIT calls per user in MARK_READ_WINDOW_SECONDS (the room
+# page sends at most one a second per tab).
+MARK_READ_RATE_LIMIT = int(os.environ.get("MARK_READ_RATE_LIMIT", "30"))
+MARK_READ_WINDOW_SECONDS = int(os.environ.get("MARK_READ_WINDOW_SECONDS", "10"))
 # Past this many messages waiting on the `posts` queue, createPost answers UNAVAILABLE
 # (retry later with the same clientId) instead of queueing posts for minutes. 0: no limit.
 PIPELINE_MAX_BACKLOG = int(os.environ.get("PIPELINE_MAX_BACKLOG", "500"))
@@ -279,6 +283,11 @@ GRAPHQL_DOCUMENT_CACHE_BYTES = int(os.environ.get("GRAPHQL_DOCUMENT_CACHE_BYTES"
 STREAM_RESUME_MAX = int(os.environ.get("STREAM_RESUME_MAX", "1000"))
 # How often a quiet room stream asks the database for posts whose group message was lost.
 STREAM_CHECK_SECONDS = float(os.environ.get("STREAM_CHECK_SECONDS", "10"))
+# What one searchPosts may cost, whatever the room's size: on PostgreSQL its statement is
+# cancelled after SEARCH_TIMEOUT_MS (the search is refused as too broad); on SQLite (no
+# full-text index) it reads the room's newest SEARCH_SCAN_MAX posts, no more.
+SEARCH_TIMEOUT_MS = int(os.environ.get("SEARCH_TIMEOUT_MS", "2000"))
+SEARCH_SCAN_MAX = int(os.environ.get("SEARCH_SCAN_MAX", "1000"))
 
 # --- Celery: the pipeline ---
 CELERY_BROKER_URL = AMQP_URL or "memory://"

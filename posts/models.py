@@ -162,3 +162,19 @@ class TypingAnnouncement(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "room"], name="typing_one_per_user_room")]
+
+
+class PostMention(models.Model):
+    """`post` mentions `user` (`@username`, by someone else): found when the post is stored
+    or edited (`posts/mentions.py`), so a reader's mentions are an indexed count, not a
+    read of every unread post's text."""
+
+    post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="mentions")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="mentions")
+    room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="+")
+    # The post's position, so "mentions after the read position" walks one index.
+    seq = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["post", "user"], name="postmention_one_per_user")]
+        indexes = [models.Index(fields=["user", "room", "seq"], name="postmention_user_room_seq")]

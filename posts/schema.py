@@ -68,8 +68,13 @@ class ReadState(graphene.ObjectType):
 
     room_id = graphene.ID(required=True)
     last_read_seq = graphene.Int(required=True, description="The newest position the caller has seen (markRead).")
-    unread_count = graphene.Int(required=True, description="Posts by others after it (deleted ones don't count).")
-    mention_count = graphene.Int(required=True, description="Those of them that mention @the caller.")
+    unread_count = graphene.Int(
+        required=True,
+        description="Posts by others after it (deleted ones don't count), at most 100: 100 means 100 or more.",
+    )
+    mention_count = graphene.Int(
+        required=True, description="Those of them that mention @the caller, at most 100: 100 means 100 or more."
+    )
     position = graphene.Int(
         required=True,
         description=(
@@ -234,7 +239,8 @@ class DeletePost(graphene.Mutation):
 
 class MarkRead(graphene.Mutation):
     """The caller has read the room up to `seq` (it never moves back). The caller's other
-    sessions get the new state through readStateChanged."""
+    sessions get the new state through readStateChanged. At most 30 calls per user in any
+    10 seconds (MARK_READ_RATE_LIMIT), aliases included: past it, RATE_LIMITED."""
 
     class Arguments:
         input = MarkReadInput(required=True)

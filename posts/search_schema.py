@@ -34,6 +34,7 @@ class Query(graphene.ObjectType):
         input=SearchPostsInput(required=True),
         description=(
             "The room's posts that contain every word of the query, newest first (at most `limit`). "
+            "One per query (a second one, by alias or fragment, is BAD_USER_INPUT). "
             "Example: { searchPosts(input: {roomId: \"general\", query: \"apple quote\"}) { seq author body createdAt } }"
         ),
     )

@@ -1,13 +1,11 @@
 """Reads of posts: a room's history in its order (`seq`), oldest first, and its events
 (posts created, edited, deleted) in the same order."""
 
-import re
-
-from django.db.models import Count, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Func, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from chatsite.errors import BadUserInput
-from posts.models import Post, PostChange, ReadState
+from posts.models import Post, PostChange, PostMention, ReadState
 from rooms.models import Room
 from rooms.selectors import find_room, room_for
 
@@ -92,17 +90,28 @@ def room_position(room_id):
     return newest
 
 
-def mention_pattern(username):
-    """`@username` as a word, in a regular expression both PostgreSQL and SQLite read alike."""
-    return rf"(^|[^\w@])@{re.escape(username)}([^\w]|$)"
+# Unread and mention counts stop at this many: a count of 100 means "100 or more" (the
+# room list shows "100+"), and counting reads at most that many rows, however many posts
+# the room holds.
+UNREAD_COUNT_MAX = 100
+
+
+def capped_count(rows, cap=UNREAD_COUNT_MAX):
+    """COUNT of `rows` (a subquery on the room two levels up), reading at most `cap` of them."""
+    first = rows.order_by("seq").values("pk")[:cap]
+    return Coalesce(
+        Subquery(rows.model.objects.filter(pk__in=first).order_by().annotate(n=Func("pk", function="COUNT", output_field=IntegerField())).values("n")),
+        Value(0),
+    )
 
 
 def read_states(user, room_ids):
     """{room id: {"room_id", "last_read_seq", "unread_count", "mention_count", "position"}}
     for the user: posts by others after their read position, those of them that mention
-    them, and the room's newest position at that moment. All of it in one statement, so one
-    snapshot: a client adds the posts it sees live with a greater `seq` than `position`, and
-    counts each post once, whichever way it came."""
+    them (each count at most UNREAD_COUNT_MAX), and the room's newest position at that
+    moment. All of it in one statement, so one snapshot: a client adds the posts it sees
+    live with a greater `seq` than `position`, and counts each post once, whichever way it
+    came."""
     from rooms.models import Room
 
     last_read = Coalesce(
@@ -110,24 +119,14 @@ def read_states(user, room_ids):
         Value(0),
         output_field=IntegerField(),
     )
-    unread = (
-        Post.objects.filter(room_id=OuterRef("pk"), deleted_at__isnull=True, seq__gt=OuterRef("read_up_to"))
-        .exclude(user=user)
-        .order_by()
-        .values("room_id")
-    )
+    room, read_up_to = OuterRef(OuterRef("pk")), OuterRef(OuterRef("read_up_to"))
+    unread = Post.objects.filter(room_id=room, deleted_at__isnull=True, seq__gt=read_up_to).exclude(user=user)
+    # Mentions are rows (posts/mentions.py), gone with their post's deletion.
+    mentions = PostMention.objects.filter(user=user, room_id=room, seq__gt=read_up_to)
     rows = (
         Room.objects.filter(pk__in=list(room_ids))
         .annotate(read_up_to=last_read)
-        .annotate(
-            unread=Coalesce(Subquery(unread.annotate(n=Count("id")).values("n")), Value(0)),
-            mentions=Coalesce(
-                Subquery(
-                    unread.filter(body__iregex=mention_pattern(user.username)).annotate(n=Count("id")).values("n")
-                ),
-                Value(0),
-            ),
-        )
+        .annotate(unread=capped_count(unread), mentions=capped_count(mentions))
         .values_list("pk", "read_up_to", "unread", "mentions", "last_seq")
     )
     return {

@@ -12,9 +12,11 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from chatsite.auth import require_user
+from chatsite import throttle
 from chatsite.errors import BadUserInput, Forbidden, NotFound, RateLimited
 from chatsite.text import clean_text, has_visible_text
 from posts import fanout, pipeline, selectors
+from posts.mentions import record_mentions, rerecord_mentions
 from posts.models import Post, PostChange, PostRequest, ReadState, TypingAnnouncement
 from posts.pipeline import send_stage
 from posts.public_ids import post_pk
@@ -190,6 +192,7 @@ def accept_post(*, request_id, room_id, user_id, body):
             for n, (rid, text) in enumerate(batch, start=1)
         )
         Room.objects.filter(pk=room_id).update(last_seq=last_seq + len(posts))
+        record_mentions(posts)
         PostRequest.objects.filter(request_id__in=[rid for rid, _ in batch]).update(state=PostRequest.State.STORED)
         announced = [(post.as_payload(), post.request_id) for post in posts]
         transaction.on_commit(lambda: [fanout.post_created(post=p, request_id=r) for p, r in announced])
@@ -337,6 +340,7 @@ def _change_post(user, post_id, kind, check, any_room=False):
         room.last_seq += 1
         Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq)
         post.save(update_fields=["body", "edited_at", "deleted_at"])
+        rerecord_mentions(post)
         if kind == PostChange.Kind.DELETED:
             # The text as sent (kept for ordering, see accept_post) goes too: the audit alone keeps it.
             PostRequest.objects.filter(request_id=post.request_id).update(body="")
@@ -364,11 +368,16 @@ def _post_pk(post_id):
 
 def mark_read(*, user, room_id, seq):
     """markRead: the user has seen the room up to position `seq` (never moves back). Their
-    other sessions hear of it, to update their unread counts. Returns the read state."""
+    other sessions hear of it, to update their unread counts. Returns the read state.
+    Rate limited: MARK_READ_RATE_LIMIT calls per user in MARK_READ_WINDOW_SECONDS."""
     user = require_user(user)
     room = room_for(user, room_id)
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
         raise BadUserInput("`seq` must be a position in the room (an integer, 0 or more).")
+    throttle.take(
+        "mark-read", user.pk, limit=settings.MARK_READ_RATE_LIMIT,
+        window_seconds=settings.MARK_READ_WINDOW_SECONDS, what="markRead calls",
+    )
     seq = min(seq, room.last_seq)
     with transaction.atomic():
         state, _ = ReadState.objects.select_for_update().get_or_create(user=user, room=room)

@@ -19,8 +19,13 @@ class Room(graphene.ObjectType):
     )
     # The caller's read state (markRead), for every room of one answer in one query.
     last_read_seq = graphene.Int(required=True, description="The newest position the caller has seen (markRead).")
-    unread_count = graphene.Int(required=True, description="Posts by others since the caller last read the room.")
-    mention_count = graphene.Int(required=True, description="Those of them that mention @the caller.")
+    unread_count = graphene.Int(
+        required=True,
+        description="Posts by others since the caller last read the room, at most 100: 100 means 100 or more.",
+    )
+    mention_count = graphene.Int(
+        required=True, description="Those of them that mention @the caller, at most 100: 100 means 100 or more."
+    )
 
     def resolve_last_read_seq(room, info):
         return read_state_of(room, info)["last_read_seq"]

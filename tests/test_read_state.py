@@ -4,9 +4,10 @@ import pytest
 from django.test import Client
 
 from posts.models import Post
+from posts.selectors import UNREAD_COUNT_MAX
 from rooms.models import Room
 from tests.graphql_client import CREATE_POST, InProcess, OverHttp, error_code
-from tests.helpers import user_with_token
+from tests.helpers import add_posts, user_with_token
 from tests.stack import wait_until
 
 ROOMS = "query { rooms { id lastReadSeq unreadCount mentionCount } }"
@@ -68,6 +69,55 @@ def test_mentions_count_the_user_named_as_a_word(gql):
     for body in ("hey @bob, look", "@bob", "mail x@bob.example", "@bobby is someone else", "@BOB shouting"):
         say(gql, ann, body)
     assert state(gql, bob)["mentionCount"] == 3
+
+
+def test_counts_stop_at_their_cap_however_many_posts_the_room_holds(gql, django_assert_num_queries):
+    _, bob = make_user("bob")
+    Room.objects.create(id="quiet", name="Quiet")
+    posts = add_posts("general", UNREAD_COUNT_MAX + 50, "@bob, number {n}")
+    add_posts("quiet", 3, "@bob here too")
+    # The count reads at most the cap's worth of rows: 100 means "100 or more".
+    with django_assert_num_queries(3):  # the caller, the rooms, then every room's counts at once
+        counted = state(gql, bob)
+    assert (counted["unreadCount"], counted["mentionCount"]) == (UNREAD_COUNT_MAX, UNREAD_COUNT_MAX)
+    assert (state(gql, bob, "quiet")["unreadCount"], state(gql, bob, "quiet")["mentionCount"]) == (3, 3)
+    read = mark(gql, bob, posts[-11].seq)["data"]["markRead"]
+    assert (read["unreadCount"], read["mentionCount"]) == (10, 10), "under the cap, the exact count"
+
+
+def test_mentions_follow_edits_and_deletions(gql):
+    bob, bob_token = make_user("bob")
+    ann, ann_token = make_user("ann")
+    plain = say(gql, ann_token, "nothing for anyone")
+    named = say(gql, ann_token, "ping @bob")
+    say(gql, bob_token, "talking to myself, @bob")
+    assert state(gql, bob_token)["mentionCount"] == 1, "your own posts never mention you"
+    edit = "mutation($input: EditPostInput!) { editPost(input: $input) { body } }"
+    delete = "mutation($input: DeletePostInput!) { deletePost(input: $input) { success } }"
+    assert "errors" not in gql(edit, {"input": {"postId": str(plain.pk), "body": "now for @Bob."}}, token=ann_token)
+    assert state(gql, bob_token)["mentionCount"] == 2
+    assert "errors" not in gql(edit, {"input": {"postId": str(named.pk), "body": "ping nobody"}}, token=ann_token)
+    assert state(gql, bob_token)["mentionCount"] == 1
+    assert "errors" not in gql(delete, {"input": {"postId": str(plain.pk)}}, token=ann_token)
+    assert state(gql, bob_token)["mentionCount"] == 0
+
+
+def test_mark_read_is_rate_limited_however_the_calls_come(gql, settings):
+    settings.MARK_READ_RATE_LIMIT = 5
+    _, bob = make_user()
+    _, ann = make_user()
+    say(gql, ann, "read me")
+    # Aliases in one request are calls like any others.
+    many = "mutation { " + " ".join(
+        f'r{n}: markRead(input: {{roomId: "general", seq: {n}}}) {{ lastReadSeq }}' for n in range(8)
+    ) + " }"
+    result = gql(many, token=bob)
+    answered = [name for name, value in result["data"].items() if value is not None]
+    assert answered == ["r0", "r1", "r2", "r3", "r4"]
+    refused = [error for error in result["errors"] if error["extensions"]["code"] == "RATE_LIMITED"]
+    assert len(refused) == 3 and "try again in" in refused[0]["message"]
+    assert error_code(mark(gql, bob, 1)) == "RATE_LIMITED"
+    assert "errors" not in mark(gql, ann, 1), "the limit is per user"
 
 
 def test_mark_read_refuses_what_is_not_a_position(gql):

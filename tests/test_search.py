@@ -14,7 +14,7 @@ from posts.search import SEARCH_QUERY_MAX_LENGTH, SEARCH_WORDS_MAX
 from rooms.models import Room
 from rooms.services import create_room
 from tests.graphql_client import POSTS, InProcess, error_code, sign_up
-from tests.helpers import add_post
+from tests.helpers import add_post, add_posts
 
 SEARCH = """query($input: SearchPostsInput!) {
   searchPosts(input: $input) { id roomId seq userId author body isBot createdAt }
@@ -225,7 +225,63 @@ def test_searching_needs_a_signed_in_active_user(gql, alice):
 def test_search_costs_one_query_per_step(gql, alice, django_assert_max_num_queries):
     for n in range(30):
         add_post("general", f"apple {n}")
-    # The user, the room, the posts: not one query per post.
-    with django_assert_max_num_queries(4):
+    # The user, the room, the posts: not one query per post. PostgreSQL also sets the
+    # search's time limit and puts it back, in a transaction (here a savepoint) of its own.
+    with django_assert_max_num_queries(7 if connection.vendor == "postgresql" else 4):
         assert len(found(gql, alice, "apple", limit=30)) == 30
 
+
+
+# --- what one search may cost, whatever the room's size ---
+
+
+def test_a_query_asks_for_one_search(gql, alice):
+    add_post("general", "apple")
+    one = "{ a: searchPosts(input: {roomId: \"general\", query: \"apple\"}) { body } }"
+    assert gql(one, token=alice)["data"] == {"a": [{"body": "apple"}]}
+    # Aliases, or a fragment spreading it again, would multiply one search's bound.
+    aliases = "{ " + " ".join(f'a{n}: searchPosts(input: {{roomId: "general", query: "x{n}"}}) {{ id }}' for n in range(2)) + " }"
+    spread = (
+        'query { ...s searchPosts(input: {roomId: "general", query: "apple"}) { id } } '
+        'fragment s on Query { again: searchPosts(input: {roomId: "general", query: "pear"}) { id } }'
+    )
+    for document in (aliases, spread):
+        refused = gql(document, token=alice)
+        assert error_code(refused) == "BAD_USER_INPUT"
+        assert "once" in refused["errors"][0]["message"]
+        assert refused.get("data") is None, "nothing of it runs"
+
+
+def test_a_search_is_bounded_on_this_database(gql, alice, settings):
+    """No skip on either database: each shows its own bound."""
+    if connection.vendor == "postgresql":
+        postgresql_cuts_a_search_at_its_time_limit(gql, alice, settings)
+    else:
+        sqlite_searches_the_newest_posts_only(gql, alice, settings)
+
+
+def postgresql_cuts_a_search_at_its_time_limit(gql, alice, settings):
+    # Every post has the word, and the query leaves it out: no index spares reading each one.
+    add_posts("general", 5000, "apple {n}")
+    settings.SEARCH_TIMEOUT_MS = 1
+    refused = search(gql, alice, "apple -apple")
+    assert error_code(refused) == "BAD_USER_INPUT"
+    assert "too long" in refused["errors"][0]["message"]
+    assert "select" not in refused["errors"][0]["message"].lower()
+    # The timeout was this search's alone: the connection answers as before.
+    settings.SEARCH_TIMEOUT_MS = 60_000
+    assert found(gql, alice, "apple 4999") == ["apple 4999"]
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone()[0] == "0"
+
+
+def sqlite_searches_the_newest_posts_only(gql, alice, settings):
+    settings.SEARCH_SCAN_MAX = 100
+    add_post("general", "needle, long ago")
+    add_posts("general", 99, "hay {n}")
+    add_post("general", "needle, lately")
+    # The newest 100 posts hold one needle; the older one is past what a search reads.
+    assert found(gql, alice, "needle") == ["needle, lately"]
+    settings.SEARCH_SCAN_MAX = 101
+    assert found(gql, alice, "needle") == ["needle, lately", "needle, long ago"]

@@ -7,7 +7,8 @@ from django.contrib.auth import get_user_model
 from accounts.services import sign_up
 from rooms.models import Room
 from tests.graphql_client import PASSWORD, new_username
-from tests.helpers import add_post
+from posts.selectors import UNREAD_COUNT_MAX
+from tests.helpers import add_post, add_posts
 
 XSS = "<img src=x onerror=alert(1)>"
 
@@ -101,6 +102,16 @@ def test_room_list_shows_the_rooms(browser, general):
     html = browser.get("/").content.decode()
     assert 'href="/rooms/general/"' in html and "General" in html
     assert "Quiet &lt;corner&gt;" in html and "locked" in html
+
+
+def test_room_list_shows_a_capped_unread_count_as_more(browser, general):
+    Room.objects.create(id="quiet", name="Quiet")
+    add_posts("general", UNREAD_COUNT_MAX + 1, "news {n}")
+    add_posts("quiet", 7, "news {n}")
+    html = browser.get("/").content.decode()
+    badges = dict(re.findall(r'data-room-id="([^"]+)".*?<span class="unread[^"]*"[^>]*>([^<]*)</span>', html, re.S))
+    assert badges == {"general": f"{UNREAD_COUNT_MAX}+", "quiet": "7"}
+    assert f'data-count-max="{UNREAD_COUNT_MAX}"' in html, "the page's script shows live counts the same way"
 
 
 def test_create_room_form_creates_the_room_and_opens_it(browser, general):

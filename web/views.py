@@ -11,7 +11,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from posts.search import SEARCH_LIMIT_DEFAULT, SEARCH_QUERY_MAX_LENGTH
-from posts.selectors import HISTORY_MAX, read_states, room_history
+from posts.selectors import HISTORY_MAX, UNREAD_COUNT_MAX, read_states, room_history
 from chatsite.errors import ChatError, NotFound
 from rooms import services as room_services
 from rooms.selectors import can_add_members, direct_room_with, member_names, room_for, visible_rooms
@@ -65,7 +65,8 @@ def room_list(request):
     states = read_states(request.user, [room.pk for room in rooms])
     for room in rooms:
         room.read = states[room.pk]
-    return render(request, "web/rooms.html", {"rooms": rooms, "form": form}, status=400 if form.errors else 200)
+    context = {"rooms": rooms, "form": form, "count_max": UNREAD_COUNT_MAX}
+    return render(request, "web/rooms.html", context, status=400 if form.errors else 200)
 
 
 @login_required

@@ -10,6 +10,8 @@
   var userId = list.dataset.userId;
   var mention = new RegExp("(^|[^\\w@])@" + list.dataset.username.replace(/[.*+?^${}()|[\]\\]/g, "\\$&") + "([^\\w]|$)", "i");
   var MAX_ROOMS = 45; // the server holds at most 50 operations per connection
+  // The server counts at most this many unread posts: that count means "this many or more".
+  var COUNT_MAX = Number(list.dataset.countMax) || 100;
   var READ_STATE = "subscription { readStateChanged { roomId lastReadSeq unreadCount mentionCount position } }";
   var ROOM_EVENTS = "subscription($input: RoomEventsInput!){ roomEvents(input:$input){ seq kind post { userId isBot body } } }";
 
@@ -37,7 +39,7 @@
       }
     });
     room.badge.hidden = unread <= 0;
-    room.badge.textContent = String(unread);
+    room.badge.textContent = unread >= COUNT_MAX ? COUNT_MAX + "+" : String(unread);
     room.badge.classList.toggle("unread--mention", mentions > 0);
     room.badge.title = mentions > 0 ? "Unread posts, some mentioning you" : "Unread posts";
   }

@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('posts', '0006_presence'),
+        ('posts', '0007_postmention'),
         ('rooms', '0003_private_rooms'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
