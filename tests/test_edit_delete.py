@@ -1,7 +1,6 @@
 """Editing and deleting posts (issue 10): the rules through the API, and every reader seeing
 the change live and on resume through `roomEvents`, in the room's one order."""
 import json
-from posts.public_ids import public_post_id
 from datetime import timedelta
 
 import pytest
@@ -10,6 +9,7 @@ from django.test import Client
 from django.utils import timezone
 
 from posts.models import Post, PostChange, PostRequest
+from posts.public_ids import public_post_id
 from tests.graphql_client import CREATE_POST, InProcess, OverHttp, error_code
 from tests.helpers import add_post, user_with_token
 from tests.stack import wait_until

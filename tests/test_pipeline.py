@@ -1,7 +1,6 @@
 """The pipeline on the full stack: Procfile processes on RabbitMQ (and PostgreSQL in CI)."""
 import time
 import uuid
-from posts.public_ids import public_post_id
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -12,6 +11,7 @@ from kombu import Connection, Exchange, Queue, binding
 
 from chatsite.celery import app as chat_app
 from posts.models import Post, PostRequest
+from posts.public_ids import public_post_id
 from posts.room_tokens import issue_room_token
 from tests.graphql_client import CREATE_POST, OverHttp, error_code, sign_up
 from tests.stack import Web, wait_until

@@ -7,12 +7,12 @@ process for the WebSocket subscriptions.
 import json
 
 import pytest
-from posts.public_ids import public_post_id
 from django.contrib.auth import get_user_model
 from django.test import Client
 from rest_framework_simplejwt.tokens import AccessToken
 
 from posts.models import Post, PostRequest
+from posts.public_ids import public_post_id
 from rooms.models import Room, RoomMember
 from rooms.services import add_room_member, create_room
 from tests.graphql_client import CREATE_POST, POSTS, InProcess, OverHttp, error_code, new_username

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 
 from posts.models import Post
+from posts.public_ids import public_post_id
 from posts.selectors import UNREAD_COUNT_MAX
 from rooms.models import Room
 from tests.graphql_client import CREATE_POST, InProcess, OverHttp, error_code
@@ -94,11 +95,11 @@ def test_mentions_follow_edits_and_deletions(gql):
     assert state(gql, bob_token)["mentionCount"] == 1, "your own posts never mention you"
     edit = "mutation($input: EditPostInput!) { editPost(input: $input) { body } }"
     delete = "mutation($input: DeletePostInput!) { deletePost(input: $input) { success } }"
-    assert "errors" not in gql(edit, {"input": {"postId": str(plain.pk), "body": "now for @Bob."}}, token=ann_token)
+    assert "errors" not in gql(edit, {"input": {"postId": public_post_id(plain.pk), "body": "now for @Bob."}}, token=ann_token)
     assert state(gql, bob_token)["mentionCount"] == 2
-    assert "errors" not in gql(edit, {"input": {"postId": str(named.pk), "body": "ping nobody"}}, token=ann_token)
+    assert "errors" not in gql(edit, {"input": {"postId": public_post_id(named.pk), "body": "ping nobody"}}, token=ann_token)
     assert state(gql, bob_token)["mentionCount"] == 1
-    assert "errors" not in gql(delete, {"input": {"postId": str(plain.pk)}}, token=ann_token)
+    assert "errors" not in gql(delete, {"input": {"postId": public_post_id(plain.pk)}}, token=ann_token)
     assert state(gql, bob_token)["mentionCount"] == 0
 
 

@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from posts.models import Post
+from posts.public_ids import post_pk
 from rooms.models import Room
 from tests.graphql_client import CREATE_POST, POSTS, new_username
 from tests.stack import wait_until
@@ -110,7 +111,7 @@ class Resumer:
                     continue
                 assert message["type"] == "next", message
                 post = message["payload"]["data"]["postCreated"]
-                self.received.append((post["seq"], int(post["id"])))
+                self.received.append((post["seq"], post_pk(post["id"])))
                 budget -= 1
 
 

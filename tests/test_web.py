@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 
 from accounts.services import sign_up
+from posts.public_ids import public_post_id
 from rooms.models import Room
 from tests.graphql_client import PASSWORD, new_username
 from posts.selectors import UNREAD_COUNT_MAX
@@ -146,8 +147,8 @@ def test_create_room_needs_the_csrf_token(member, general):
 def test_room_page_shows_the_last_50_posts_oldest_first(browser, general):
     posts = [add_post(general, f"post number {n:03}") for n in range(60)]
     html = browser.get("/rooms/general/").content.decode()
-    shown = [int(i) for i in re.findall(r'data-post-id="(\d+)"', html)]
-    assert shown == [p.pk for p in posts[-50:]]
+    shown = re.findall(r'data-post-id="([0-9a-z]+)"', html)
+    assert shown == [public_post_id(p.pk) for p in posts[-50:]]
     assert "post number 009" not in html and "post number 010" in html and "post number 059" in html
 
 
@@ -162,7 +163,7 @@ def test_room_page_escapes_post_bodies(browser, general):
 def test_room_page_marks_bot_posts(browser, general):
     add_post(general, "AAPL.US quote is $93.42 per share", author="StockBot", is_bot=True)
     html = browser.get("/rooms/general/").content.decode()
-    assert re.search(r'class="post post--bot" data-post-id="\d+"', html)
+    assert re.search(r'class="post post--bot" data-post-id="[0-9a-z]+"', html)
     assert 'class="badge badge--bot">bot<' in html
 
 

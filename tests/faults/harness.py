@@ -19,6 +19,7 @@ from websockets.asyncio.client import connect as aconnect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from posts.models import Post
+from posts.public_ids import post_pk
 from tests.graphql_client import CREATE_POST
 from tests.stack import wait_until
 
@@ -148,7 +149,7 @@ class Reader:
                     # the database is away): a real client resumes a moment later.
                     return
                 post = message["payload"]["data"]["postCreated"]
-                self.received.append((post["seq"], int(post["id"])))
+                self.received.append((post["seq"], post_pk(post["id"])))
 
 
 def stored_sequence(room_id):
