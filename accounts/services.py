@@ -93,10 +93,10 @@ def deactivate_users(users):
 
 
 def announce_deactivation(user_ids):
-    from posts import fanout
+    from posts import events
 
     for user_id in user_ids:
-        transaction.on_commit(lambda user_id=user_id: fanout.user_deactivated(user_id=user_id))
+        transaction.on_commit(lambda user_id=user_id: events.user_deactivated(user_id))
 
 
 def issue_tokens(user):

@@ -4,7 +4,7 @@ A raw ASGI application (no Channels consumer, no GraphQL, no Django) served by t
 `web` line's server command: each WebSocket connection puts its `send` in a set; one layer
 channel, on the same RabbitmqChannelLayer configuration as chatsite/settings.py, joins one
 group; each group message's `text` is written to every connection. The publisher (bench/
-floors.py) sends to the `groups` exchange with kombu and msgpack exactly as posts/fanout.py
+floors.py) sends to the `groups` exchange with kombu and msgpack exactly as posts/modes.py
 does. What this process spends per delivery is what the layer and the server cost; the
 chat's web process can't do less with the same server.
 

@@ -21,7 +21,7 @@ from kombu import Exchange, Queue
 
 STAGE_1 = "bench.floor.stage1"
 STAGE_2 = "bench.floor.stage2"
-# The app's own publish retry policy (posts/pipeline.py).
+# The app's own publish retry policy (posts/modes.py).
 RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 
 _done_fd = None

@@ -6,7 +6,7 @@ that move with the machine.
     on a worker started with the Procfile `worker` line's flags; closed loop with as many
     chains in flight as the throughput scenario has posts in flight.
 (b) channels_fanout: bench/floor_asgi.py, a raw ASGI app under the Procfile `web` line's
-    server, fed by group messages published as posts/fanout.py publishes them; as many
+    server, fed by group messages published as posts/modes.py publishes them; as many
     subscribers and messages a second as the fanout scenario.
 (c) websockets_broadcast: bench/floor_ws.py, `websockets.broadcast()`; same subscribers
     and rate.
@@ -336,7 +336,7 @@ async def ws_connect_plain(url):
 
 
 class _GroupPublisher:
-    """Group messages to channels_rabbitmq's `groups` exchange, as posts/fanout.py sends them."""
+    """Group messages to channels_rabbitmq's `groups` exchange, as posts/modes.py sends them."""
 
     def __init__(self, amqp_url, group):
         import msgpack

@@ -114,6 +114,9 @@ PORT = int(os.environ.get("PORT", "8000"))
 
 AMQP_URL = os.environ.get("AMQP_URL", "").strip()
 EMBEDDED = not AMQP_URL
+# The one place the two modes differ (posts/modes.py): how a stage is handed on and how a
+# group message reaches the web processes.
+CHAT_MODE = "posts.modes.Embedded" if EMBEDDED else "posts.modes.FullStack"
 
 STOOQ_URL = os.environ.get("STOOQ_URL", "https://stooq.com/q/l/")
 STOOQ_API_KEY = os.environ.get("STOOQ_API_KEY", "")

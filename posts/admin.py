@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from posts import services
+from posts.changes import delete_post
 from posts.models import Post, PostChange
 from posts.public_ids import public_post_id
 
@@ -32,11 +32,11 @@ class PostAdmin(admin.ModelAdmin):
     # reader sees it go live, and the audit (Post changes) keeps who and what.
     def delete_model(self, request, post):
         if post.deleted_at is None:
-            services.delete_post(user=request.user, post_id=public_post_id(post.pk))
+            delete_post(user=request.user, post_id=public_post_id(post.pk))
 
     def delete_queryset(self, request, queryset):
         for post_id in queryset.filter(deleted_at__isnull=True).values_list("pk", flat=True):
-            services.delete_post(user=request.user, post_id=public_post_id(post_id))
+            delete_post(user=request.user, post_id=public_post_id(post_id))
 
 
 @admin.register(PostChange)

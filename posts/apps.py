@@ -6,4 +6,4 @@ class PostsConfig(AppConfig):
 
     def ready(self):
         # Register the stage tasks in every process, so a stage can be sent by its name.
-        from posts import tasks  # noqa: F401
+        from posts import posting  # noqa: F401

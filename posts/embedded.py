@@ -10,7 +10,7 @@ are started the same way, so no stage waits for the next one.
 
 The thread is entered through `sync_to_async` from a task on the server's event loop
 (captured by `CaptureServerLoop`, applied in chatsite/asgi.py), so `async_to_sync` inside a
-stage (the in-memory channel layer's `group_send`, in posts/fanout.py) runs on the
+stage (the in-memory channel layer's `group_send`, in posts/modes.py) runs on the
 server's loop, where that layer's queues live.
 
 One pool per Celery queue, sized like the Procfile's workers: the bot's stages
@@ -19,7 +19,7 @@ stages (`posts`: short database writes), and each pool bounds how many stages of
 run at once; further stages wait in the pool's queue, in order.
 
 Outside a running server (the in-process tests, `manage.py shell`) there is no loop, and
-`posts.pipeline.send_stage` runs stages inline, eagerly, as before.
+`posts.modes.Embedded` runs stages inline, eagerly.
 
 When the server stops, stages still queued or running get EXIT_GRACE_SECONDS to end; past
 that they are abandoned (the threads are daemons): the embedded mode has no broker to keep

@@ -21,7 +21,7 @@ class PostRequest(models.Model):
     room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="post_requests")
     client_id = models.CharField(max_length=100, null=True, blank=True)
     # The text as sent: a later post of the same sender may store this one first (see
-    # `services.accept_post`), so it must not depend on this request's own message.
+    # `posting.new_post_accepted`), so it must not depend on this request's own message.
     body = models.TextField()
     is_command = models.BooleanField(default=False)
     state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
@@ -154,7 +154,7 @@ class PresenceClock(models.Model):
 
 class TypingAnnouncement(models.Model):
     """When `user` was last announced typing in `room`, by any web process: the throttle of
-    sendTyping (see `services.typing`). One row per user and room, overwritten."""
+    sendTyping (see `posts.typing`). One row per user and room, overwritten."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="+")

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from chatsite.db import on_db_thread
 from chatsite.groups import PerLoop
-from posts import fanout
+from posts import events
 from posts.models import PresenceClock, RoomPresence
 
 log = logging.getLogger("posts.presence")
@@ -90,7 +90,7 @@ def _announce(clock):
     clock.version += 1
     clock.save(update_fields=["version"])
     now = snapshot(clock.room_id, clock.version)
-    transaction.on_commit(lambda: fanout.presence(snapshot=now))
+    transaction.on_commit(lambda: events.presence(now))
     return now
 
 

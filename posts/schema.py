@@ -7,7 +7,7 @@ from django.utils.dateparse import parse_datetime
 
 from chatsite.db import on_db_thread
 from chatsite.graphql import caller
-from posts import presence, selectors, services
+from posts import changes, posting, presence, read_state, selectors, typing
 from posts.events import PAYLOAD_KEY, presence_group, typing_group, user_group
 from posts.stages import Event
 from posts.stream import room_events, room_posts
@@ -202,7 +202,7 @@ class CreatePost(graphene.Mutation):
     Output = CreatePostResponse
 
     def mutate(root, info, input):
-        request_id = services.request_post(
+        request_id = posting.request_post(
             user=caller(info),
             room_id=input.room_id,
             body=input.body,
@@ -221,7 +221,7 @@ class EditPost(graphene.Mutation):
     Output = Post
 
     def mutate(root, info, input):
-        return services.edit_post(user=caller(info), post_id=input.post_id, body=input.body)
+        return changes.edit_post(user=caller(info), post_id=input.post_id, body=input.body)
 
 
 class DeletePost(graphene.Mutation):
@@ -233,7 +233,7 @@ class DeletePost(graphene.Mutation):
     Output = DeletePostResponse
 
     def mutate(root, info, input):
-        services.delete_post(user=caller(info), post_id=input.post_id)
+        changes.delete_post(user=caller(info), post_id=input.post_id)
         return DeletePostResponse(success=True)
 
 
@@ -248,7 +248,7 @@ class MarkRead(graphene.Mutation):
     Output = ReadState
 
     def mutate(root, info, input):
-        return services.mark_read(user=caller(info), room_id=input.room_id, seq=input.seq)
+        return read_state.mark_read(user=caller(info), room_id=input.room_id, seq=input.seq)
 
 
 class SendTyping(graphene.Mutation):
@@ -261,7 +261,7 @@ class SendTyping(graphene.Mutation):
     Output = SendTypingResponse
 
     def mutate(root, info, input):
-        return SendTypingResponse(sent=services.typing(user=caller(info), room_id=input.room_id))
+        return SendTypingResponse(sent=typing.typing(user=caller(info), room_id=input.room_id))
 
 
 class Mutation(graphene.ObjectType):

@@ -9,7 +9,7 @@ at most once and, from several workers, in any order, so the database is the rec
 - a post at the next position goes straight to the room's subscribers;
 - a post further ahead means some came late or were lost: it waits a moment (50 ms) for
   them, then the missing ones are read from the database and handed on first (a post at
-  position n+1 commits after n, see `posts.services.accept_post`, so all of them are
+  position n+1 commits after n, see `posts.posting.new_post_accepted`, so all of them are
   there), and late copies are dropped;
 - every few seconds an idle room checks the database, so the last post of a burst whose
   message was lost still arrives.

@@ -1,4 +1,6 @@
-"""One Celery task per pipeline stage, named after the stage. Payloads are ids and text."""
+"""How a pipeline stage runs as a Celery task: `stage_task` makes a function the task named
+after its stage (the stages themselves are in posts/posting.py, in the order a post takes
+them). Payloads are ids and text."""
 import functools
 import logging
 import time
@@ -9,7 +11,6 @@ from django.conf import settings
 from django.db import DatabaseError
 
 from chatsite.errors import Unavailable
-from posts import services
 from posts.stages import Stage
 
 log = logging.getLogger("posts.pipeline")
@@ -39,7 +40,9 @@ class PostStage(Task):
         request_id = kwargs.get("request_id")
         log.error("stage=%s request_id=%s failed for good: %s", self.name, request_id, type(exc).__name__)
         if request_id and self.name != Stage.ERROR:
-            services.give_up(request_id=request_id, stage=self.name)
+            from posts.posting import give_up  # the stages' module imports this one
+
+            give_up(request_id=request_id, stage=self.name)
 
 
 class StageDatabaseError(DatabaseError):
@@ -78,25 +81,12 @@ STAGE = {
 }
 
 
-@shared_task(name=Stage.REQUESTED.value, **STAGE)
-@told_without_row_data
-def new_post_requested(*, request_id, room_id, user_id, body):
-    services.route_requested_post(request_id=request_id, room_id=room_id, user_id=user_id, body=body)
+def stage_task(stage):
+    """The decorated function is the Celery task named `stage` (SPEC section 3): run by a
+    worker (or, embedded, by the web process), retried, its database errors told without
+    row data, its final failure told to the requester."""
 
+    def register(function):
+        return shared_task(name=stage.value, **STAGE)(told_without_row_data(function))
 
-@shared_task(name=Stage.BOT_REPLY.value, **STAGE)
-@told_without_row_data
-def bot_post_request(*, room_token, body, error=False, reason=""):
-    services.take_bot_reply(room_token=room_token, body=body, error=error, reason=reason)
-
-
-@shared_task(name=Stage.ACCEPTED.value, **STAGE)
-@told_without_row_data
-def new_post_accepted(*, request_id, room_id, user_id, body):
-    services.accept_post(request_id=request_id, room_id=room_id, user_id=user_id, body=body)
-
-
-@shared_task(name=Stage.ERROR.value, **STAGE)
-@told_without_row_data
-def new_post_error(*, request_id, room_id, user_id, body, reason):
-    services.reject_post(request_id=request_id, room_id=room_id, user_id=user_id, body=body, reason=reason)
+    return register

@@ -29,7 +29,7 @@ class Room(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     # The newest position handed out in this room's stream (`Post.seq`); see
-    # `posts.services.accept_post` for why taking one locks the row until commit.
+    # `posts.posting.new_post_accepted` for why taking one locks the row until commit.
     last_seq = models.PositiveBigIntegerField(default=0, editable=False)
 
     class Meta:

@@ -4,7 +4,7 @@ import logging
 from celery import shared_task
 
 from chatsite.errors import Unavailable
-from posts.pipeline import send_stage
+from posts.modes import publish_stage
 from posts.stages import Stage
 from stockbot.commands import CommandError, StockCommand, parse_command
 from stockbot.stooq import QuoteError, fetch_quote
@@ -27,4 +27,4 @@ def answer_command(body):
 def bot_command_received(*, request_id, body, room_token):
     text, error, reason = answer_command(body)
     log.info("stage=%s request_id=%s error=%s %s", Stage.BOT_COMMAND, request_id, error, reason)
-    send_stage(Stage.BOT_REPLY, room_token=room_token, body=text, error=error, reason=reason)
+    publish_stage(Stage.BOT_REPLY, room_token=room_token, body=text, error=error, reason=reason)

@@ -252,7 +252,7 @@ def test_an_unexpected_failure_in_execution_answers_internal_server_error_withou
 def test_a_database_that_cannot_answer_in_time_is_unavailable_not_a_500(client, general, monkeypatch):
     from django.db import OperationalError
 
-    from posts import services
+    from posts import posting
     from tests.graphql_client import CREATE_POST, InProcess, sign_up
 
     token, _, _ = sign_up(InProcess(client))
@@ -260,7 +260,7 @@ def test_a_database_that_cannot_answer_in_time_is_unavailable_not_a_500(client, 
     def busy(**kwargs):
         raise OperationalError("couldn't get a connection after 5.00 sec")
 
-    monkeypatch.setattr(services, "request_post", busy)
+    monkeypatch.setattr(posting, "request_post", busy)
     response = post_json(
         client,
         {"query": CREATE_POST, "variables": {"input": {"roomId": "general", "body": "hi", "clientId": "c1"}}},

@@ -4,7 +4,7 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
-from posts import services
+from posts import events, posting
 from posts.models import Post, PostRequest
 from rooms.models import Room
 
@@ -18,11 +18,11 @@ def ann(general):
 
 def requested(user, body, room="general"):
     """A request as createPost records it, before the pipeline stores it."""
-    return PostRequest.objects.create(user=user, room_id=room, body=body, is_command=services.is_command(body))
+    return PostRequest.objects.create(user=user, room_id=room, body=body, is_command=posting.is_command(body))
 
 
 def accept(request):
-    return services.accept_post(
+    return posting.new_post_accepted(
         request_id=str(request.request_id), room_id=request.room_id, user_id=request.user_id, body=request.body
     )
 
@@ -65,23 +65,23 @@ def test_a_stage_run_twice_stores_the_post_once(ann):
 
 
 def test_a_request_createpost_never_committed_is_not_stored(ann, monkeypatch):
-    monkeypatch.setattr(services, "REQUEST_COMMIT_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(posting, "REQUEST_COMMIT_WAIT_SECONDS", 0.05)
     ghost = PostRequest(user=ann, room_id="general", body="rolled back")  # never saved
-    assert services.accept_post(request_id=str(ghost.request_id), room_id="general", user_id=ann.pk, body="x") is None
+    assert posting.new_post_accepted(request_id=str(ghost.request_id), room_id="general", user_id=ann.pk, body="x") is None
     assert not Post.objects.exists()
 
 
 def test_the_bots_reply_takes_the_next_position(ann):
     command = requested(ann, "/stock=aapl.us")
     accept(requested(ann, "before the quote"))
-    quote = services.accept_post(request_id=str(command.request_id), room_id="general", user_id=None, body="quote")
+    quote = posting.new_post_accepted(request_id=str(command.request_id), room_id="general", user_id=None, body="quote")
     assert (quote.author, quote.is_bot, quote.seq) == ("StockBot", True, 2)
     assert PostRequest.objects.get(pk=command.pk).state == PostRequest.State.STORED
 
 
 def test_storing_announces_each_post_after_commit_in_order(ann, django_capture_on_commit_callbacks, monkeypatch):
     announced = []
-    monkeypatch.setattr(services.fanout, "post_created", lambda *, post, request_id: announced.append(post["seq"]))
+    monkeypatch.setattr(events, "send_to_group", lambda group, message: announced.append(message["post"]["seq"]))
     requested(ann, "a")
     second = requested(ann, "b")
     with django_capture_on_commit_callbacks(execute=True):
@@ -96,15 +96,15 @@ def test_a_stage_that_fails_for_good_tells_the_requester_in_a_post_error(ann, mo
     from django.db import DatabaseError
 
     errors = []
-    monkeypatch.setattr(services.fanout, "post_error", lambda *, error: errors.append(error))
+    monkeypatch.setattr(events, "send_to_group", lambda group, message: errors.append(message["error"]))
 
-    def broken(**kwargs):
+    def broken(*args):
         raise DatabaseError("the database keeps failing")
 
-    monkeypatch.setattr(services, "accept_post", broken)
-    request_id = services.request_post(user=ann, room_id="general", body="will it post?")
+    monkeypatch.setattr(posting, "_committed_request_number", broken)  # inside new.post.accepted
+    request_id = posting.request_post(user=ann, room_id="general", body="will it post?")
     [error] = errors
     assert (error["request_id"], error["user_id"], error["body"]) == (str(request_id), str(ann.pk), "will it post?")
-    assert error["reason"] == services.GAVE_UP_REASON
+    assert error["reason"] == posting.GAVE_UP_REASON
     assert PostRequest.objects.get(request_id=request_id).state == PostRequest.State.FAILED
     assert not Post.objects.exists()

@@ -9,6 +9,7 @@ from asgiref.testing import ApplicationCommunicator
 from chatsite.asgi import application
 from chatsite import graphql_ws
 from posts import events
+from posts.stages import Event
 from tests.graphql_client import InProcess, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -82,7 +83,7 @@ def test_many_subscribers_share_one_execution_per_query_shape(client, general, f
         sockets += [await subscribed(token, RESUMING, {"after": 0}) for _ in range(5)]
         await asyncio.sleep(0.3)  # let every subscription start listening
         # Announced, not stored: the room's position says nothing is missing before seq 1.
-        await get_channel_layer().group_send(*events.post_created(post))
+        await get_channel_layer().group_send(events.room_group(post["room_id"]), events.message(Event.POST_CREATED, events.room_group(post["room_id"]), post, None))
         frames = [await ws.receive_json_from(timeout=5) for ws in sockets]
         for ws in sockets:
             await ws.disconnect()
