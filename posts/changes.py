@@ -12,7 +12,7 @@ from chatsite.auth import require_user
 from chatsite.errors import BadUserInput, Forbidden, NotFound
 from posts import events
 from posts.mentions import rerecord_mentions
-from posts.models import Post, PostChange, PostRequest
+from posts.models import Post, PostChange, PostRequest, RoomEventKind
 from posts.posting import check_rate, ensure_open, is_command, validate_body
 from posts.public_ids import post_pk
 from rooms.models import Room
@@ -43,7 +43,7 @@ def edit_post(*, user, post_id, body):
         post.body, post.edited_at = body, timezone.now()
         return True
 
-    return _change_post(user, post_id, PostChange.Kind.EDITED, check)
+    return _change_post(user, post_id, RoomEventKind.EDITED, check)
 
 
 def delete_post(*, user, post_id):
@@ -60,7 +60,7 @@ def delete_post(*, user, post_id):
         post.body, post.deleted_at = "", timezone.now()
         return True
 
-    return _change_post(user, post_id, PostChange.Kind.DELETED, check, any_room=moderator)
+    return _change_post(user, post_id, RoomEventKind.DELETED, check, any_room=moderator)
 
 
 def _change_post(user, post_id, kind, check, any_room=False):
@@ -86,7 +86,7 @@ def _change_post(user, post_id, kind, check, any_room=False):
         Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq)
         post.save(update_fields=["body", "edited_at", "deleted_at"])
         rerecord_mentions(post)
-        if kind == PostChange.Kind.DELETED:
+        if kind == RoomEventKind.DELETED:
             # The text as sent (kept for ordering, see accept_post) goes too: the audit alone keeps it.
             PostRequest.objects.filter(request_id=post.request_id).update(body="")
         change = PostChange.objects.create(

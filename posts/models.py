@@ -87,20 +87,28 @@ class Post(models.Model):
         }
 
 
+class RoomEventKind(models.TextChoices):
+    """What happened at a position of a room: every room event (roomEvents, the streams, the
+    group messages) is one of these."""
+
+    CREATED = "created"
+    EDITED = "edited"
+    DELETED = "deleted"
+
+
+CHANGES = (RoomEventKind.EDITED, RoomEventKind.DELETED)
+
+
 class PostChange(models.Model):
     """An edit or a deletion of a post, at its own position in the room's order (taken from
     `Room.last_seq` like a post's), so that readers see changes and posts in one order and
     a resuming reader gets the changes it missed. Also the moderators' audit: what the
     post said before (never shown to anyone else) and who changed it."""
 
-    class Kind(models.TextChoices):
-        EDITED = "edited"
-        DELETED = "deleted"
-
     room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="post_changes")
     seq = models.PositiveBigIntegerField(editable=False)
     post = models.ForeignKey(Post, on_delete=models.CASCADE, related_name="changes")
-    kind = models.CharField(max_length=10, choices=Kind.choices)
+    kind = models.CharField(max_length=10, choices=[(kind.value, kind.label) for kind in CHANGES])
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="post_changes"
     )

@@ -5,7 +5,7 @@ from django.db.models import Func, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from chatsite.errors import BadUserInput
-from posts.models import Post, PostChange, PostMention, ReadState
+from posts.models import Post, PostChange, PostMention, ReadState, RoomEventKind
 from rooms.models import Room
 from rooms.selectors import find_room, room_for
 
@@ -54,7 +54,7 @@ def replayed_changes(room_id):
     """A room's edits and deletions as a replay shows them: a deleted post's edits are not
     among them (its deletion is all there is to show of it)."""
     return PostChange.objects.filter(room_id=room_id).exclude(
-        kind=PostChange.Kind.EDITED, post__deleted_at__isnull=False
+        kind=RoomEventKind.EDITED, post__deleted_at__isnull=False
     )
 
 
@@ -64,7 +64,7 @@ def events_after(room_id, after, limit):
     The room as it is now: a deleted post's replay is its deletion only (neither its
     creation nor its edits, which would show it again)."""
     created = [
-        {"seq": post["seq"], "kind": "created", "post": post} for post in posts_after(room_id, after, limit)
+        {"seq": post["seq"], "kind": RoomEventKind.CREATED.value, "post": post} for post in posts_after(room_id, after, limit)
     ]
     changes = [
         change.as_event()

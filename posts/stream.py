@@ -29,6 +29,7 @@ from chatsite.db import on_db_thread
 from chatsite.errors import BadUserInput, ChatError
 from chatsite.groups import PerLoop, process_groups
 from posts import selectors
+from posts.models import RoomEventKind
 from posts.events import PAYLOAD_KEY, room_group
 from posts.stages import Event
 
@@ -41,7 +42,6 @@ REPLAY_PAGE = 50
 EVENT_BYTES = 512
 POST = PAYLOAD_KEY[Event.POST_CREATED]
 CHANGE = PAYLOAD_KEY[Event.POST_CHANGED]
-CREATED = "created"
 
 
 READ_TIMEOUT_SECONDS = 10
@@ -191,7 +191,7 @@ class RoomFeed:
         kind = message.get("type")
         if kind == Event.POST_CREATED and isinstance(message.get(POST), dict):
             post = message[POST]
-            self.inbox.put_nowait({"seq": post["seq"], "kind": CREATED, "post": post})
+            self.inbox.put_nowait({"seq": post["seq"], "kind": RoomEventKind.CREATED.value, "post": post})
         elif kind == Event.POST_CHANGED and isinstance(message.get(CHANGE), dict):
             self.inbox.put_nowait(message[CHANGE])
 
@@ -311,7 +311,7 @@ async def _room_stream(room_id, after, posts_only, backlog):
                         sent = event["seq"]
                         if not posts_only:
                             yield render_key(room_id, event), event
-                        elif event["kind"] == CREATED:
+                        elif event["kind"] == RoomEventKind.CREATED:
                             yield post_key(event["post"]), event["post"]
                     page = event = None
         while True:
@@ -322,7 +322,7 @@ async def _room_stream(room_id, after, posts_only, backlog):
                 sent = event["seq"]
                 if not posts_only:
                     yield render_key(room_id, event), event
-                elif event["kind"] == CREATED:
+                elif event["kind"] == RoomEventKind.CREATED:
                     yield post_key(event["post"]), event["post"]
     finally:
         await streams.leave(feed, subscriber)

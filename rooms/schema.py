@@ -1,6 +1,7 @@
 import graphene
 
 import posts.selectors
+from posts.selectors import UNREAD_COUNT_MAX
 
 from chatsite.graphql import caller
 from rooms import services
@@ -21,10 +22,14 @@ class Room(graphene.ObjectType):
     last_read_seq = graphene.Int(required=True, description="The newest position the caller has seen (markRead).")
     unread_count = graphene.Int(
         required=True,
-        description="Posts by others since the caller last read the room, at most 100: 100 means 100 or more.",
+        description=(
+            f"Posts by others since the caller last read the room, at most {UNREAD_COUNT_MAX}: "
+            f"{UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more."
+        ),
     )
     mention_count = graphene.Int(
-        required=True, description="Those of them that mention @the caller, at most 100: 100 means 100 or more."
+        required=True,
+        description=f"Those of them that mention @the caller, at most {UNREAD_COUNT_MAX}: {UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more.",
     )
 
     def resolve_last_read_seq(room, info):

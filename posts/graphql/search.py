@@ -2,7 +2,7 @@
 import graphene
 
 from chatsite.graphql import caller
-from posts.schema import Post
+from posts.graphql.types import Post
 from posts.search import (
     SEARCH_LIMIT_DEFAULT,
     SEARCH_LIMIT_MAX,

@@ -1,0 +1,1 @@
+"""GraphQL for posts, by kind: types (and inputs), queries, mutations, subscriptions."""

@@ -1,0 +1,179 @@
+"""The posts' GraphQL types and inputs, each resolved from the payload dicts the rules return
+(`Post.as_payload`, room events, read states): the same for every path."""
+import graphene
+from django.conf import settings
+from django.utils.dateparse import parse_datetime
+
+from posts import models, selectors
+from posts.presence import SHOWN_MAX
+from posts.selectors import UNREAD_COUNT_MAX
+
+
+class Post(graphene.ObjectType):
+    """Resolved from the post's payload dict (`Post.as_payload`), the same for every path."""
+
+    id = graphene.ID(required=True)
+    room_id = graphene.ID(required=True)
+    seq = graphene.Int(
+        required=True,
+        description="The post's position in its room: increasing, the same for every reader; gaps allowed.",
+    )
+    user_id = graphene.ID()
+    author = graphene.String(required=True)
+    body = graphene.String(required=True)
+    is_bot = graphene.Boolean(required=True)
+    created_at = graphene.DateTime(required=True)
+    edited_at = graphene.DateTime(description="When the author last edited it; null if never (shown as \"(edited)\").")
+    deleted = graphene.Boolean(
+        required=True, description="Deleted by its author or a moderator: the body is empty (only in roomEvents)."
+    )
+
+    def resolve_created_at(root, info):
+        return parse_datetime(root["created_at"])
+
+    def resolve_edited_at(root, info):
+        return parse_datetime(root["edited_at"]) if root.get("edited_at") else None
+
+    def resolve_deleted(root, info):
+        return bool(root.get("deleted"))
+
+
+RoomEventKind = graphene.Enum.from_enum(
+    models.RoomEventKind, description="What happened at a position of a room: a post was created, edited or deleted."
+)
+
+
+class RoomEvent(graphene.ObjectType):
+    """Something that happened in a room, at its own position in the room's order."""
+
+    seq = graphene.Int(
+        required=True,
+        description="The event's position in the room: a created post's is its seq; edits and deletions take their own.",
+    )
+    kind = graphene.Field(RoomEventKind, required=True)
+    post = graphene.Field(Post, required=True, description="The post as it is now (a deleted one has no body).")
+
+    def resolve_kind(root, info):
+        return root["kind"]
+
+
+class ReadState(graphene.ObjectType):
+    """How far the caller has read a room, and what is new there for them."""
+
+    room_id = graphene.ID(required=True)
+    last_read_seq = graphene.Int(required=True, description="The newest position the caller has seen (markRead).")
+    unread_count = graphene.Int(
+        required=True,
+        description=f"Posts by others after it (deleted ones don't count), at most {UNREAD_COUNT_MAX}: {UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more.",
+    )
+    mention_count = graphene.Int(
+        required=True, description=f"Those of them that mention @the caller, at most {UNREAD_COUNT_MAX}: {UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more."
+    )
+    position = graphene.Int(
+        required=True,
+        description=(
+            "The room's newest position when these were counted: a client adds the posts it "
+            "sees live (roomEvents) with a greater seq, so none is counted twice or missed."
+        ),
+    )
+
+
+class Typing(graphene.ObjectType):
+    """Someone is typing in the room: show it for `expiresInSeconds` unless it comes again."""
+
+    room_id = graphene.ID(required=True)
+    user_id = graphene.ID(required=True)
+    username = graphene.String(required=True)
+    expires_in_seconds = graphene.Int(required=True)
+
+
+class PresentUser(graphene.ObjectType):
+    user_id = graphene.ID(required=True)
+    username = graphene.String(required=True)
+
+
+class Presence(graphene.ObjectType):
+    """Who has the room open now (a roomEvents subscription, as the room page keeps)."""
+
+    room_id = graphene.ID(required=True)
+    version = graphene.Int(required=True, description="Increases with every change: keep the highest one seen.")
+    count = graphene.Int(required=True)
+    users = graphene.List(graphene.NonNull(PresentUser), required=True, description=f"By name, at most {SHOWN_MAX}.")
+
+
+class RoomInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+
+
+class SendTypingResponse(graphene.ObjectType):
+    sent = graphene.Boolean(
+        required=True, description=f"False when one was sent less than TYPING_INTERVAL_SECONDS ({settings.TYPING_INTERVAL_SECONDS:g}) ago: not an error."
+    )
+
+
+class MarkReadInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+    seq = graphene.Int(required=True, description="The newest position the reader has seen (a post's or an event's seq).")
+
+
+class PostError(graphene.ObjectType):
+    request_id = graphene.ID(required=True)
+    room_id = graphene.ID(required=True)
+    user_id = graphene.ID(required=True)
+    body = graphene.String(required=True)
+    reason = graphene.String(required=True)
+
+
+class CreatePostResponse(graphene.ObjectType):
+    success = graphene.Boolean(required=True)
+    request_id = graphene.ID(required=True)
+
+
+class PostsInput(graphene.InputObjectType):
+    """Ordered by seq, oldest first. No cursor: the newest `limit` posts."""
+
+    room_id = graphene.ID(required=True)
+    before = graphene.Int(description="The newest `limit` posts with a smaller seq (paging back).")
+    after = graphene.Int(description="The oldest `limit` posts with a greater seq (catching up).")
+    limit = graphene.Int(default_value=selectors.HISTORY_MAX, description=f"1 to {selectors.HISTORY_MAX}.")
+
+
+class CreatePostInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+    body = graphene.String(required=True)
+    client_id = graphene.String()
+
+
+class EditPostInput(graphene.InputObjectType):
+    post_id = graphene.ID(required=True)
+    body = graphene.String(required=True)
+
+
+class DeletePostInput(graphene.InputObjectType):
+    post_id = graphene.ID(required=True)
+
+
+class DeletePostResponse(graphene.ObjectType):
+    success = graphene.Boolean(required=True)
+
+
+class RoomEventsInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+    after = graphene.Int(
+        description=(
+            "Resume: every event of the room with a greater seq, once and in order, then the live "
+            "ones (as for postCreated). Without it: live events only."
+        )
+    )
+
+
+class PostCreatedInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+    after = graphene.Int(
+        description=(
+            "Resume: every post of the room with a greater seq, once and in order, then the live "
+            "ones. Read the history, then subscribe with `after` = the newest seq read, and no post "
+            f"can slip between the two. More than STREAM_RESUME_MAX ({settings.STREAM_RESUME_MAX:,}) missed: the error "
+            "TOO_FAR_BEHIND, and the client reloads the history. Without it: live posts only."
+        )
+    )
