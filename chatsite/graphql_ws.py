@@ -3,7 +3,7 @@
 The transport knows no chat. It speaks the two protocols (SPEC section 6), authenticates
 the connection, runs queries, mutations and subscriptions against the schema, and renders
 each event of a subscription once per event, query shape and process, shared by every
-subscriber (`render_event`). Subscription resolvers return async iterables of
+subscriber (`Renderings`). The schema is handed to it (`Endpoint`, set by a subclass). Subscription resolvers return async iterables of
 (render key, root value) pairs; `info.context.listen(group)` is one such iterable, fed by the
 channel layer messages of that `group` (joined once per process, chatsite.groups). A message
 of type `connection.close` closes every connection of its group with its `code`.
@@ -37,7 +37,6 @@ from chatsite.errors import ChatError, RateLimited, Unauthenticated
 from chatsite.graphql import format_error
 from chatsite.groups import process_groups
 from chatsite.query_cost import VALIDATION_RULES
-from chatsite.schema import schema
 from chatsite.ws_protocol import (
     CLOSE_BAD_REQUEST,
     CLOSE_DUPLICATE,
@@ -88,9 +87,6 @@ class OpenConnections:
 _open_connections = OpenConnections()
 
 
-# Documents parsed and validated once per distinct text, bounded in bytes (chatsite.documents).
-documents = Documents(schema, VALIDATION_RULES, max_bytes=settings.GRAPHQL_DOCUMENT_CACHE_BYTES)
-
 
 def render_variables(document, operation):
     """Names of the variables a subscription's result depends on: those used below its root
@@ -119,30 +115,41 @@ def render_variables(document, operation):
     return frozenset(names)
 
 
-# Results keyed by (event, document, variables, operation): every subscriber of a room with
-# the same query shape shares one execution and one serialization of each event. Bounded
-# in entries and in bytes, so no set of subscriptions can make it hold more than a few MB.
-_rendered = OrderedDict()
-_rendered_bytes = 0
-RENDERED_MAX = 2048
-RENDERED_MAX_BYTES = 8 * 1024 * 1024
+class Renderings:
+    """Subscription results keyed by (event, document, variables, operation): every
+    subscriber of a room with the same query shape shares one execution and one
+    serialization of each event. Bounded in entries and in bytes, so no set of subscriptions
+    can make it hold more than a few MB."""
+
+    def __init__(self, schema, max_entries=2048, max_bytes=8 * 1024 * 1024):
+        self.schema, self.max_entries, self.max_bytes = schema, max_entries, max_bytes
+        self.kept = OrderedDict()
+        self.bytes = 0
+
+    def render(self, key, document, root, variables, operation_name, context):
+        cached = self.kept.get(key)
+        if cached is not None:
+            self.kept.move_to_end(key)
+            return cached
+        result = execute(self.schema.graphql_schema, document, root, context, variables, operation_name)
+        if isawaitable(result):  # our resolvers are synchronous; never expected
+            raise RuntimeError("subscription resolvers must be synchronous")
+        rendered = json.dumps(result_payload(result), separators=(",", ":"))
+        self.kept[key] = rendered
+        self.bytes += len(rendered)
+        while self.kept and (len(self.kept) > self.max_entries or self.bytes > self.max_bytes):
+            self.bytes -= len(self.kept.popitem(last=False)[1])
+        return rendered
 
 
-def render_event(key, document, root, variables, operation_name, context):
-    global _rendered_bytes
-    cached = _rendered.get(key)
-    if cached is not None:
-        _rendered.move_to_end(key)
-        return cached
-    result = execute(schema.graphql_schema, document, root, context, variables, operation_name)
-    if isawaitable(result):  # our resolvers are synchronous; never expected
-        raise RuntimeError("subscription resolvers must be synchronous")
-    rendered = json.dumps(result_payload(result), separators=(",", ":"))
-    _rendered[key] = rendered
-    _rendered_bytes += len(rendered)
-    while _rendered and (len(_rendered) > RENDERED_MAX or _rendered_bytes > RENDERED_MAX_BYTES):
-        _rendered_bytes -= len(_rendered.popitem(last=False)[1])
-    return rendered
+class Endpoint:
+    """What a GraphQL WebSocket consumer serves: a schema, handed to it (the transport knows
+    no schema of its own), with the documents it parsed and the renderings it shares."""
+
+    def __init__(self, schema, rules=VALIDATION_RULES):
+        self.schema = schema
+        self.documents = Documents(schema, rules, max_bytes=settings.GRAPHQL_DOCUMENT_CACHE_BYTES)
+        self.renderings = Renderings(schema)
 
 
 def result_payload(result):
@@ -203,12 +210,14 @@ def _fresh_user(user):
 
 
 class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
-    """One connection. Subclasses name the groups a connection joins for its user.
+    """One connection. Subclasses set `endpoint` (the schema served) and name the groups a
+    connection joins for its user.
 
     A connection has no channel layer channel of its own: the groups it listens to are
     joined once per process (chatsite.groups), which calls it with their messages."""
 
     channel_layer_alias = "no channel per connection"  # not a configured layer: none
+    endpoint = None  # an Endpoint, set by the subclass
 
     async def __call__(self, scope, receive, send):
         # Once a close has gone out, nothing more may be sent (the server would raise and the
@@ -436,7 +445,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         operation_name = payload.get("operationName")
         if not isinstance(query, str) or not isinstance(variables, dict):
             return await self._finish_with_errors(op_id, [GraphQLError("A `query` string is required.")])
-        document, errors = documents.get(query)
+        document, errors = self.endpoint.documents.get(query)
         if errors:
             return await self._finish_with_errors(op_id, list(errors))
         operation = get_operation_ast(document, operation_name)
@@ -449,12 +458,12 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
             # per connection, in the connection's turn (as a resume's pages): a client that
             # doesn't read holds one result here, and one request on the database threads.
             async with self.backlog.turn:
-                result = await on_db_thread(execute, schema.graphql_schema, document, None, context, variables, operation_name)
+                result = await on_db_thread(execute, self.endpoint.schema.graphql_schema, document, None, context, variables, operation_name)
                 await self.send_next(op_id, json.dumps(result_payload(result)))
             return await self._complete(op_id)
 
         stream = await create_source_event_stream(
-            schema.graphql_schema, document, None, context, variables, operation_name
+            self.endpoint.schema.graphql_schema, document, None, context, variables, operation_name
         )
         if isinstance(stream, ExecutionResult):
             return await self._finish_with_errors(op_id, stream.errors)
@@ -462,10 +471,10 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         shape = (query, json.dumps({k: v for k, v in variables.items() if k in used}, sort_keys=True), operation_name)
         # The hot path, once per event and subscriber: a shared rendering, one string
         # concatenation, one call to the server's send.
-        prefix, send = self.next_prefix(op_id), self.server_send
+        prefix, send, render = self.next_prefix(op_id), self.server_send, self.endpoint.renderings.render
         try:
             async for key, root in stream:
-                payload = render_event((key, shape), document, root, variables, operation_name, context)
+                payload = render((key, shape), document, root, variables, operation_name, context)
                 if self.close_sent:
                     return
                 try:

@@ -101,14 +101,14 @@ def test_many_subscribers_share_one_execution_per_query_shape(client, general, f
 def test_the_shared_renderings_stay_within_their_byte_bound(monkeypatch):
     from graphql import parse
 
-    monkeypatch.setattr(graphql_ws, "_rendered", graphql_ws.OrderedDict())
-    monkeypatch.setattr(graphql_ws, "_rendered_bytes", 0)
-    monkeypatch.setattr(graphql_ws, "RENDERED_MAX_BYTES", 100_000)
+    from chatsite.schema import schema
+
+    renderings = graphql_ws.Renderings(schema, max_bytes=100_000)
     document = parse('subscription { postCreated(input: {roomId: "general"}) { body } }')
     for n in range(200):
         post = {"id": str(n), "room_id": "general", "seq": n, "user_id": None, "author": "a", "body": "x" * 2000,
                 "is_bot": False, "created_at": "2026-11-29T00:00:00+00:00"}
-        graphql_ws.render_event((("post", n), "shape"), document, post, {}, None, None)
-    assert graphql_ws._rendered_bytes <= 100_000
-    assert sum(len(v) for v in graphql_ws._rendered.values()) == graphql_ws._rendered_bytes
-    assert 40 <= len(graphql_ws._rendered) < 200
+        renderings.render((("post", n), "shape"), document, post, {}, None, None)
+    assert renderings.bytes <= 100_000
+    assert sum(len(v) for v in renderings.kept.values()) == renderings.bytes
+    assert 40 <= len(renderings.kept) < 200
