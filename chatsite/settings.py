@@ -311,27 +311,7 @@ SEARCH_TIMEOUT_MS = env("SEARCH_TIMEOUT_MS", 2000)
 SEARCH_SCAN_MAX = env("SEARCH_SCAN_MAX", 1000)
 
 # --- Celery: the pipeline ---
-CELERY_BROKER_URL = AMQP_URL or "memory://"
-CELERY_TASK_ALWAYS_EAGER = EMBEDDED
-CELERY_TASK_EAGER_PROPAGATES = False
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# A stage that failed for good is rejected, so RabbitMQ sets it aside in `dead-letters`.
-CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
-# After a broker reconnect with tasks in flight, Celery lowers the prefetch count and raises
-# it again from each finishing task's thread with a synchronous basic.qos: with `-P threads`
-# several threads then read the one consumer socket at once and the worker hangs for good
-# (seen with py-spy in tests/faults: every thread and the main loop in basic_qos, 8
-# messages unacknowledged, the queue growing). Keep the prefetch count as it is.
-CELERY_WORKER_ENABLE_PREFETCH_COUNT_REDUCTION = False
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Configured in chatsite/celery.py, from AMQP_URL (the broker) and EMBEDDED (stages inline).
 
 # --- Channels: the fan-out ---
 if EMBEDDED:
