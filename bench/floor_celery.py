@@ -2,7 +2,7 @@
 
 Two no-op tasks, the first publishing the second exactly as a stage publishes the next one
 (`apply_async(kwargs=..., retry=True, retry_policy=...)`), with a payload of a post's size,
-on the broker settings of chatsite/celery.py and chatsite/settings.py: acks late, reject on
+on the broker settings of chatsite/celery.py: acks late, reject on
 worker lost, prefetch 1, publisher confirms, persistent messages, a durable queue. The worker
 runs with the Procfile `worker` line's flags (pool, concurrency, gossip, mingle, log level),
 only `-A bench.floor_celery -Q <its own queue> -n floor-...` differ (bench/floors.py).

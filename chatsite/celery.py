@@ -1,11 +1,16 @@
-"""The Celery app: the pipeline's queues, routes and reliability settings."""
-import os
+"""The Celery app and all of its configuration: the pipeline's queues, routes and reliability
+settings, the worker's handling of messages it can't run, and its database connections.
 
+Everything Celery is told is here. chatsite/settings.py says only which broker (AMQP_URL) and
+so which mode: embedded (no broker) runs every stage inline, in the process that sends it.
+"""
 import logging
+import os
 
 from celery import Celery
 from celery.signals import task_postrun, worker_init
 from celery.worker.consumer import Consumer
+from django.conf import settings
 from django.db import close_old_connections
 from kombu import Exchange, Queue
 
@@ -14,7 +19,6 @@ from posts.stages import Stage
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
 app = Celery("chatsite")
-app.config_from_object("django.conf:settings", namespace="CELERY")
 
 log = logging.getLogger("chatsite.celery")
 
@@ -28,30 +32,61 @@ DEAD_LETTER_QUEUE = Queue(
 )
 SET_ASIDE = {"x-dead-letter-exchange": DEAD_LETTERS.name}
 
-# Durable queues; Celery publishes persistent messages by default.
-app.conf.task_queues = (
-    Queue("posts", Exchange("posts", type="direct", durable=True), routing_key="posts", durable=True,
-          queue_arguments=SET_ASIDE),
-    Queue("stockbot", Exchange("stockbot", type="direct", durable=True), routing_key="stockbot", durable=True,
-          queue_arguments=SET_ASIDE),
-)
-app.conf.task_default_queue = "posts"
-# Every stage runs on the `posts` queue but the bot's, which runs where Stooq can be reached.
-app.conf.task_routes = {
-    str(stage): {"queue": "stockbot", "routing_key": "stockbot"}
-    if stage == Stage.BOT_COMMAND
-    else {"queue": "posts", "routing_key": "posts"}
-    for stage in Stage
-}
-app.autodiscover_tasks()
 
-# Database connections in a worker. Celery's Django fix-up closes every connection (and, in
-# a prefork child, the whole pool) before and after each task unless CELERY_DB_REUSE_MAX is
-# set: two new PostgreSQL sessions per post, the worker's largest cost in the benchmark.
-# So it reuses them, and we hand the connection back to the process's pool after each task
-# ourselves (Django closes one that failed or was left unusable, e.g. after a database
-# restart; the pool then opens a fresh one).
-app.conf.CELERY_DB_REUSE_MAX = 1_000_000
+def configuration():
+    """Read when Celery first needs its configuration (Django's settings are loaded by then;
+    this module is imported while they load, so it can't read them at import time)."""
+    return {
+        "broker_url": settings.AMQP_URL or "memory://",
+        "task_always_eager": settings.EMBEDDED,
+        "task_eager_propagates": False,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        # A stage that failed for good is rejected, so RabbitMQ sets it aside in `dead-letters`.
+        "task_acks_on_failure_or_timeout": False,
+        # After a broker reconnect with tasks in flight, Celery lowers the prefetch count and
+        # raises it again from each finishing task's thread with a synchronous basic.qos: with
+        # `-P threads` several threads then read the one consumer socket at once and the worker
+        # hangs for good (seen with py-spy in tests/faults: every thread and the main loop in
+        # basic_qos, 8 messages unacknowledged, the queue growing). Keep the prefetch count as it is.
+        "worker_enable_prefetch_count_reduction": False,
+        "worker_prefetch_multiplier": 1,
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "result_backend": None,
+        "task_ignore_result": True,
+        "broker_transport_options": {"confirm_publish": True},
+        "broker_connection_retry_on_startup": True,
+        "worker_hijack_root_logger": False,
+        # Durable queues; Celery publishes persistent messages by default.
+        "task_queues": (
+            Queue("posts", Exchange("posts", type="direct", durable=True), routing_key="posts", durable=True,
+                  queue_arguments=SET_ASIDE),
+            Queue("stockbot", Exchange("stockbot", type="direct", durable=True), routing_key="stockbot",
+                  durable=True, queue_arguments=SET_ASIDE),
+        ),
+        "task_default_queue": "posts",
+        # Every stage runs on the `posts` queue but the bot's, which runs where Stooq can be reached.
+        "task_routes": {
+            str(stage): {"queue": "stockbot", "routing_key": "stockbot"}
+            if stage == Stage.BOT_COMMAND
+            else {"queue": "posts", "routing_key": "posts"}
+            for stage in Stage
+        },
+        "worker_consumer": f"{__name__}:SettingAsideConsumer",
+        # Database connections in a worker. Celery's Django fix-up closes every connection (and,
+        # in a prefork child, the whole pool) before and after each task unless
+        # CELERY_DB_REUSE_MAX is set: two new PostgreSQL sessions per post, the worker's largest
+        # cost in the benchmark. So it reuses them, and we hand the connection back to the
+        # process's pool after each task ourselves (return_database_connections below: Django
+        # closes one that failed or was left unusable, e.g. after a database restart; the pool
+        # then opens a fresh one).
+        "CELERY_DB_REUSE_MAX": 1_000_000,
+    }
+
+
+app.add_defaults(configuration)
+app.autodiscover_tasks()
 
 
 @task_postrun.connect
@@ -87,8 +122,6 @@ class SettingAsideConsumer(Consumer):
         )
         message.reject_log_error(log, self.connection_errors, requeue=False)
 
-
-app.conf.worker_consumer = f"{__name__}:SettingAsideConsumer"
 
 
 @worker_init.connect

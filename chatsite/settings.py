@@ -1,4 +1,5 @@
-"""Settings for both modes, read from the environment (a `.env` file may supply it).
+"""Settings for both modes, read from the environment (a `.env` file may supply it) through
+`env()`, which reads each variable as the type of its default.
 
 Embedded (no AMQP_URL): SQLite, tasks run in-process, in-memory channel layer.
 Full stack (AMQP_URL set): RabbitMQ is the Celery broker and the channels_rabbitmq layer;
@@ -10,10 +11,12 @@ from datetime import timedelta
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from django.core.exceptions import ImproperlyConfigured
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
-def _load_dotenv(path):
+def load_dotenv(path):
     """Fill unset variables from KEY=VALUE lines; the real environment wins."""
     if not path.is_file():
         return
@@ -25,11 +28,28 @@ def _load_dotenv(path):
         os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
-_load_dotenv(BASE_DIR / ".env")
+load_dotenv(BASE_DIR / ".env")
 
 
-def env_bool(name, default=False):
-    return os.environ.get(name, str(default)).strip().lower() in {"1", "true", "yes", "on"}
+TRUE, FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def env(name, default):
+    """The variable `name` read as the type of `default` (str, int, float or bool), or `default`
+    when it is unset or empty. A value that isn't of that type stops the process, naming it."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    kind = type(default)
+    if kind is bool:
+        if raw.lower() in TRUE | FALSE:
+            return raw.lower() in TRUE
+    else:
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    raise ImproperlyConfigured(f"{name}={raw!r}: expected {'true or false' if kind is bool else kind.__name__}")
 
 
 def database_from_url(url):
@@ -51,8 +71,8 @@ def database_from_url(url):
             "OPTIONS": {
                 "pool": {
                     "min_size": 1,
-                    "max_size": int(os.environ.get("DB_POOL_SIZE", "8")),
-                    "timeout": float(os.environ.get("DB_POOL_TIMEOUT", "5")),
+                    "max_size": env("DB_POOL_SIZE", 8),
+                    "timeout": env("DB_POOL_TIMEOUT", 5.0),
                 }
             },
             # Each test run gets its own database, so runs on one server never collide.
@@ -83,7 +103,7 @@ def sqlite_database(path):
     return database
 
 
-DEBUG = env_bool("DEBUG", False)
+DEBUG = env("DEBUG", False)
 
 
 def generated_secret_key(path):
@@ -103,23 +123,23 @@ def generated_secret_key(path):
     return key
 
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG and os.environ.get("AMQP_URL"):
-        # Several processes must share one key (room tokens, sessions); fail loudly.
-        raise RuntimeError("SECRET_KEY must be set when running the full stack")
-    SECRET_KEY = generated_secret_key(BASE_DIR / ".secret_key")
-ALLOWED_HOSTS = [h.strip() for h in os.environ.get("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
-PORT = int(os.environ.get("PORT", "8000"))
-
-AMQP_URL = os.environ.get("AMQP_URL", "").strip()
+AMQP_URL = env("AMQP_URL", "")
 EMBEDDED = not AMQP_URL
 # The one place the two modes differ (posts/modes.py): how a stage is handed on and how a
 # group message reaches the web processes.
 CHAT_MODE = "posts.modes.Embedded" if EMBEDDED else "posts.modes.FullStack"
 
-STOOQ_URL = os.environ.get("STOOQ_URL", "https://stooq.com/q/l/")
-STOOQ_API_KEY = os.environ.get("STOOQ_API_KEY", "")
+SECRET_KEY = env("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and AMQP_URL:
+        # Several processes must share one key (room tokens, sessions); fail loudly.
+        raise RuntimeError("SECRET_KEY must be set when running the full stack")
+    SECRET_KEY = generated_secret_key(BASE_DIR / ".secret_key")
+ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
+PORT = env("PORT", 8000)
+
+STOOQ_URL = env("STOOQ_URL", "https://stooq.com/q/l/")
+STOOQ_API_KEY = env("STOOQ_API_KEY", "")
 STOOQ_TIMEOUT_SECONDS = 5
 
 INSTALLED_APPS = [
@@ -171,8 +191,9 @@ TEMPLATES = [
 WSGI_APPLICATION = None
 ASGI_APPLICATION = "chatsite.asgi.application"
 
-if os.environ.get("DATABASE_URL"):
-    DATABASES = {"default": database_from_url(os.environ["DATABASE_URL"])}
+DATABASE_URL = env("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": database_from_url(DATABASE_URL)}
 else:
     # The same as DATABASE_URL=sqlite:////<project>/db.sqlite3; tests use test_db.sqlite3.
     DATABASES = {"default": sqlite_database(BASE_DIR / "db.sqlite3")}
@@ -202,12 +223,12 @@ WHITENOISE_USE_FINDERS = True
 # Behind TLS (HTTPS=true): cookies only over HTTPS, HSTS, plain HTTP redirected, and the
 # proxy's X-Forwarded-Proto trusted to say the request came over HTTPS. Off by default so
 # `make run` works at http://127.0.0.1:8000.
-HTTPS = env_bool("HTTPS", False)
+HTTPS = env("HTTPS", False)
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
 SESSION_COOKIE_HTTPONLY = True
-SECURE_SSL_REDIRECT = HTTPS and env_bool("SECURE_SSL_REDIRECT", True)
-SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000")) if HTTPS else 0
-SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_SSL_REDIRECT = HTTPS and env("SECURE_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env("SECURE_HSTS_SECONDS", 31536000) if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS and env("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if HTTPS else None
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -231,7 +252,7 @@ REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": []}
 # --- The chat's rules, defined once ---
 POST_MAX_LENGTH = 2000
 # An author may edit a post for this long after sending it (deleting has no limit).
-POST_EDIT_WINDOW_SECONDS = int(os.environ.get("POST_EDIT_WINDOW_SECONDS", "900"))
+POST_EDIT_WINDOW_SECONDS = env("POST_EDIT_WINDOW_SECONDS", 900)
 # "Someone is typing": sent at most once per this many seconds per user and room (counted in
 # the database, across web processes), and shown by readers for TYPING_SHOWN_SECONDS unless
 # renewed (the announcement is never stored).
@@ -240,7 +261,7 @@ TYPING_SHOWN_SECONDS = 6
 # Presence: who has a room open. A reader who leaves stays listed this long (a reload or a
 # reconnect in between changes nothing); each process renews its readers every
 # PRESENCE_RENEW_SECONDS, and a process that stops renewing drops out after PRESENCE_TTL_SECONDS.
-PRESENCE_GRACE_SECONDS = float(os.environ.get("PRESENCE_GRACE_SECONDS", "5"))
+PRESENCE_GRACE_SECONDS = env("PRESENCE_GRACE_SECONDS", 5.0)
 PRESENCE_RENEW_SECONDS = 20
 PRESENCE_TTL_SECONDS = 60
 BOT_AUTHOR = "StockBot"
@@ -248,72 +269,52 @@ BOT_AUTHOR = "StockBot"
 # LOGIN_LOCKOUT_SECONDS after LOGIN_FAILURES_MAX failed logins within that time; a client
 # address gets LOGINS_PER_MINUTE login attempts a minute and SIGNUPS_PER_ADDRESS sign-ups
 # in SIGNUP_WINDOW_SECONDS; a user creates ROOMS_PER_MINUTE rooms a minute.
-LOGIN_FAILURES_MAX = int(os.environ.get("LOGIN_FAILURES_MAX", "10"))
-LOGIN_LOCKOUT_SECONDS = int(os.environ.get("LOGIN_LOCKOUT_SECONDS", "900"))
-LOGINS_PER_MINUTE = int(os.environ.get("LOGINS_PER_MINUTE", "30"))
-SIGNUPS_PER_ADDRESS = int(os.environ.get("SIGNUPS_PER_ADDRESS", "20"))
-SIGNUP_WINDOW_SECONDS = int(os.environ.get("SIGNUP_WINDOW_SECONDS", "10"))
-ROOMS_PER_MINUTE = int(os.environ.get("ROOMS_PER_MINUTE", "10"))
+LOGIN_FAILURES_MAX = env("LOGIN_FAILURES_MAX", 10)
+LOGIN_LOCKOUT_SECONDS = env("LOGIN_LOCKOUT_SECONDS", 900)
+LOGINS_PER_MINUTE = env("LOGINS_PER_MINUTE", 30)
+SIGNUPS_PER_ADDRESS = env("SIGNUPS_PER_ADDRESS", 20)
+SIGNUP_WINDOW_SECONDS = env("SIGNUP_WINDOW_SECONDS", 10)
+ROOMS_PER_MINUTE = env("ROOMS_PER_MINUTE", 10)
 # markRead: at most MARK_READ_RATE_LIMIT calls per user in MARK_READ_WINDOW_SECONDS (the room
 # page sends at most one a second per tab).
-MARK_READ_RATE_LIMIT = int(os.environ.get("MARK_READ_RATE_LIMIT", "30"))
-MARK_READ_WINDOW_SECONDS = int(os.environ.get("MARK_READ_WINDOW_SECONDS", "10"))
+MARK_READ_RATE_LIMIT = env("MARK_READ_RATE_LIMIT", 30)
+MARK_READ_WINDOW_SECONDS = env("MARK_READ_WINDOW_SECONDS", 10)
 # Past this many messages waiting on the `posts` queue, createPost answers UNAVAILABLE
 # (retry later with the same clientId) instead of queueing posts for minutes. 0: no limit.
-PIPELINE_MAX_BACKLOG = int(os.environ.get("PIPELINE_MAX_BACKLOG", "500"))
+PIPELINE_MAX_BACKLOG = env("PIPELINE_MAX_BACKLOG", 500)
 # A stage that fails on the database or the broker is retried with exponential backoff
 # (1 s, 2 s, ... at most PIPELINE_RETRY_BACKOFF_MAX apart), then given up: its requester gets
 # a postError. The defaults ride out a database restart or failover of a few minutes.
-PIPELINE_STAGE_MAX_RETRIES = int(os.environ.get("PIPELINE_STAGE_MAX_RETRIES", "10"))
-PIPELINE_RETRY_BACKOFF_MAX = int(os.environ.get("PIPELINE_RETRY_BACKOFF_MAX", "30"))
+PIPELINE_STAGE_MAX_RETRIES = env("PIPELINE_STAGE_MAX_RETRIES", 10)
+PIPELINE_RETRY_BACKOFF_MAX = env("PIPELINE_RETRY_BACKOFF_MAX", 30)
 # A deployment (or the benchmark) may change the numbers; the rules stay the same.
-RATE_LIMIT_POSTS = int(os.environ.get("RATE_LIMIT_POSTS", "10"))
-RATE_LIMIT_WINDOW_SECONDS = float(os.environ.get("RATE_LIMIT_WINDOW_SECONDS", "5"))
+RATE_LIMIT_POSTS = env("RATE_LIMIT_POSTS", 10)
+RATE_LIMIT_WINDOW_SECONDS = env("RATE_LIMIT_WINDOW_SECONDS", 5.0)
 ROOM_TOKEN_LIFETIME = timedelta(minutes=5)
 WEBSOCKET_MAX_FRAME_BYTES = 64 * 1024
 WEBSOCKET_INIT_TIMEOUT_SECONDS = 3
 # What one client may hold open: operations (subscriptions) per connection, and
 # authenticated connections per user on one web process.
-WEBSOCKET_MAX_OPERATIONS = int(os.environ.get("WEBSOCKET_MAX_OPERATIONS", "50"))
-WEBSOCKET_MAX_CONNECTIONS_PER_USER = int(os.environ.get("WEBSOCKET_MAX_CONNECTIONS_PER_USER", "20"))
+WEBSOCKET_MAX_OPERATIONS = env("WEBSOCKET_MAX_OPERATIONS", 50)
+WEBSOCKET_MAX_CONNECTIONS_PER_USER = env("WEBSOCKET_MAX_CONNECTIONS_PER_USER", 20)
 # What one connection may leave unread (events queued for it, estimated) before it is closed
 # with 4413; what it missed is read a page at a time, only as its socket takes it.
-WEBSOCKET_MAX_BACKLOG_BYTES = int(os.environ.get("WEBSOCKET_MAX_BACKLOG_BYTES", str(4 * 1024 * 1024)))
+WEBSOCKET_MAX_BACKLOG_BYTES = env("WEBSOCKET_MAX_BACKLOG_BYTES", 4 * 1024 * 1024)
 # Parsed documents kept for reuse, per transport and process (an estimate of their memory).
-GRAPHQL_DOCUMENT_CACHE_BYTES = int(os.environ.get("GRAPHQL_DOCUMENT_CACHE_BYTES", str(16 * 1024 * 1024)))
+GRAPHQL_DOCUMENT_CACHE_BYTES = env("GRAPHQL_DOCUMENT_CACHE_BYTES", 16 * 1024 * 1024)
 # A subscription resumed `after` a position replays at most this many missed posts; past it
 # the client is told TOO_FAR_BEHIND and reloads the history.
-STREAM_RESUME_MAX = int(os.environ.get("STREAM_RESUME_MAX", "1000"))
+STREAM_RESUME_MAX = env("STREAM_RESUME_MAX", 1000)
 # How often a quiet room stream asks the database for posts whose group message was lost.
-STREAM_CHECK_SECONDS = float(os.environ.get("STREAM_CHECK_SECONDS", "10"))
+STREAM_CHECK_SECONDS = env("STREAM_CHECK_SECONDS", 10.0)
 # What one searchPosts may cost, whatever the room's size: on PostgreSQL its statement is
 # cancelled after SEARCH_TIMEOUT_MS (the search is refused as too broad); on SQLite (no
 # full-text index) it reads the room's newest SEARCH_SCAN_MAX posts, no more.
-SEARCH_TIMEOUT_MS = int(os.environ.get("SEARCH_TIMEOUT_MS", "2000"))
-SEARCH_SCAN_MAX = int(os.environ.get("SEARCH_SCAN_MAX", "1000"))
+SEARCH_TIMEOUT_MS = env("SEARCH_TIMEOUT_MS", 2000)
+SEARCH_SCAN_MAX = env("SEARCH_SCAN_MAX", 1000)
 
 # --- Celery: the pipeline ---
-CELERY_BROKER_URL = AMQP_URL or "memory://"
-CELERY_TASK_ALWAYS_EAGER = EMBEDDED
-CELERY_TASK_EAGER_PROPAGATES = False
-CELERY_TASK_ACKS_LATE = True
-CELERY_TASK_REJECT_ON_WORKER_LOST = True
-# A stage that failed for good is rejected, so RabbitMQ sets it aside in `dead-letters`.
-CELERY_TASK_ACKS_ON_FAILURE_OR_TIMEOUT = False
-# After a broker reconnect with tasks in flight, Celery lowers the prefetch count and raises
-# it again from each finishing task's thread with a synchronous basic.qos: with `-P threads`
-# several threads then read the one consumer socket at once and the worker hangs for good
-# (seen with py-spy in tests/faults: every thread and the main loop in basic_qos, 8
-# messages unacknowledged, the queue growing). Keep the prefetch count as it is.
-CELERY_WORKER_ENABLE_PREFETCH_COUNT_REDUCTION = False
-CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-CELERY_TASK_SERIALIZER = "json"
-CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_RESULT_BACKEND = None
-CELERY_TASK_IGNORE_RESULT = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
-CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+# Configured in chatsite/celery.py, from AMQP_URL (the broker) and EMBEDDED (stages inline).
 
 # --- Channels: the fan-out ---
 if EMBEDDED:
@@ -345,7 +346,7 @@ LOGGING = {
     "handlers": {"stderr": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["stderr"], "level": "WARNING"},
     "loggers": {
-        name: {"handlers": ["stderr"], "level": os.environ.get("LOG_LEVEL", "INFO"), "propagate": False}
+        name: {"handlers": ["stderr"], "level": env("LOG_LEVEL", "INFO"), "propagate": False}
         for name in ("chat", "posts", "rooms", "stockbot", "chatsite")
     },
 }
