@@ -7,6 +7,11 @@ export function el(tag, className, text) {
   return node;
 }
 
+// The page's elements with these ids, in the same order.
+export function byIds(...ids) {
+  return ids.map((id) => document.getElementById(id));
+}
+
 // A number the server put in a data- attribute (a limit it enforces or a pace it expects).
 // The page always renders it: a missing one is a bug to see, not a default to guess.
 export function dataNumber(node, name) {

@@ -2,6 +2,7 @@
 // one shown (`posts(before: <its seq>)`), one page at a time, and puts them above it without
 // moving what the reader is looking at. A page shorter than `pageSize` (the most the server
 // gives at once) is the room's beginning. `latest()` is the newest page, for a reload.
+import { byIds } from "./dom.js";
 import { POST_FIELDS, seqOf } from "./posts.js";
 
 const POSTS = "query($input: PostsInput!){ posts(input:$input){ " + POST_FIELDS + " } }";
@@ -9,11 +10,7 @@ const POSTS = "query($input: PostsInput!){ posts(input:$input){ " + POST_FIELDS 
 const OLDER_THRESHOLD_PX = 300;
 
 export function olderHistory({ graphql, posts, roomId, pageSize }) {
-  const start = document.getElementById("history-start");
-  const loading = document.getElementById("history-loading");
-  const error = document.getElementById("history-error");
-  const errorText = document.getElementById("history-error-text");
-  const retry = document.getElementById("history-retry");
+  const [start, loading, error, errorText, retry] = byIds("history-start", "history-loading", "history-error", "history-error-text", "history-retry");
   // loading: one page on its way (never two); done: the room's first post is shown; failed:
   // waits for "Try again"; generation: a page asked for before the history was replaced is
   // dropped when it arrives.

@@ -1,18 +1,13 @@
 // Search: the header's search box asks searchPosts and lists what it finds, newest first, in
 // a panel above the posts; the results are a snapshot (they don't follow live changes).
 // `limit`: how many results the page asks for.
-import { formatDateTime } from "./dom.js";
+import { byIds, formatDateTime } from "./dom.js";
 import { POST_FIELDS } from "./posts.js";
 
 const SEARCH_POSTS = "query($input: SearchPostsInput!){ searchPosts(input:$input){ " + POST_FIELDS + " } }";
 
 export function roomSearch({ graphql, posts, roomId, limit }) {
-  const form = document.getElementById("search-form");
-  const box = document.getElementById("search-query");
-  const panel = document.getElementById("search-results");
-  const status = document.getElementById("search-status");
-  const list = document.getElementById("search-list");
-  const close = document.getElementById("search-close");
+  const [form, box, panel, status, list, close] = byIds("search-form", "search-query", "search-results", "search-status", "search-list", "search-close");
   // Bumped by every search and by closing: an answer to an earlier search is dropped.
   let generation = 0;
 
