@@ -1,5 +1,6 @@
 """The browser pages, in-process: sign up, log in and out, rooms, a room's history, the CSP."""
 import re
+from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
@@ -8,7 +9,8 @@ from accounts.services import sign_up
 from posts.public_ids import public_post_id
 from rooms.models import Room
 from tests.graphql_client import PASSWORD, new_username
-from posts.selectors import UNREAD_COUNT_MAX
+from posts.search import SEARCH_LIMIT_DEFAULT, SEARCH_QUERY_MAX_LENGTH
+from posts.selectors import HISTORY_MAX, UNREAD_COUNT_MAX
 from tests.helpers import add_post, add_posts
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -171,10 +173,41 @@ def test_room_page_gives_its_script_what_it_needs_without_inline_script(browser,
     html = browser.get("/rooms/general/").content.decode()
     assert 'data-room-id="general"' in html and f'data-user-id="{member.pk}"' in html
     assert 'name="csrfmiddlewaretoken"' in html
-    assert '<script src="/static/chat/room.js" defer></script>' in html
-    # Every script tag loads a file: nothing inline, no event-handler attributes.
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/chat/room.js" defer>']
+    # One ES module (it imports the rest from static/chat/): nothing inline, no event-handler
+    # attributes.
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="module" src="/static/chat/room.js">']
     assert not re.search(r"\son[a-z]+=", html)
+
+
+def data_attributes(html, tag_pattern):
+    """The data- attributes of the first tag matching `tag_pattern`, by name."""
+    tag = re.search(tag_pattern, html).group(0)
+    return dict(re.findall(r'\sdata-([a-z-]+)="([^"]*)"', tag))
+
+
+def test_room_page_gives_its_script_the_server_limits(browser, general, settings):
+    settings.POST_EDIT_WINDOW_SECONDS = 120
+    settings.MARK_READ_RATE_LIMIT, settings.MARK_READ_WINDOW_SECONDS = 4, 10
+    html = browser.get("/rooms/general/").content.decode()
+    data = data_attributes(html, r"<main [^>]*>")
+    assert data["history-limit"] == str(HISTORY_MAX) and data["search-limit"] == str(SEARCH_LIMIT_DEFAULT)
+    assert data["edit-window"] == "120"
+    assert data["typing-interval"] == str(settings.TYPING_INTERVAL_SECONDS)
+    # markRead at most once a second per tab, slower when its rate limit asks (10 s / 4).
+    assert float(data["mark-read-interval"]) == 2.5
+    settings.MARK_READ_RATE_LIMIT = 100
+    html = browser.get("/rooms/general/").content.decode()
+    assert float(data_attributes(html, r"<main [^>]*>")["mark-read-interval"]) == 1
+    assert f'maxlength="{settings.POST_MAX_LENGTH}"' in html and f'maxlength="{SEARCH_QUERY_MAX_LENGTH}"' in html
+
+
+def test_room_list_gives_its_script_the_rooms_one_connection_can_follow(browser, general, settings):
+    settings.WEBSOCKET_MAX_OPERATIONS = 7
+    html = browser.get("/").content.decode()
+    data = data_attributes(html, r"<ul class=\"rooms\"[^>]*>")
+    # readStateChanged takes one of the connection's operations; each room followed, one.
+    assert data["live-rooms-max"] == "6" and data["count-max"] == str(UNREAD_COUNT_MAX)
+    assert re.findall(r"<script[^>]*>", html) == ['<script type="module" src="/static/chat/rooms.js">']
 
 
 def test_unknown_room_is_404(browser, db):
@@ -220,3 +253,25 @@ def test_static_files_are_served_without_collectstatic(client, db, path):
     assert response.status_code == 200
     body = b"".join(response.streaming_content) if response.streaming else response.content
     assert len(body) > 100
+
+
+CHAT_MODULES = sorted(path.name for path in (Path(__file__).resolve().parent.parent / "static" / "chat").glob("*.js"))
+
+
+def test_the_browser_code_is_split_in_modules():
+    assert {"graphql.js", "room.js", "rooms.js"} <= set(CHAT_MODULES) and len(CHAT_MODULES) > 3
+
+
+@pytest.mark.parametrize("name", CHAT_MODULES)
+def test_each_chat_module_is_served_as_javascript_and_imports_what_exists(client, db, name):
+    """A browser runs a module script only when it comes with a JavaScript MIME type; an
+    import of a file or a name that isn't there stops the whole page."""
+    response = client.get(f"/static/chat/{name}")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].split(";")[0] in {"text/javascript", "application/javascript"}
+    source = (b"".join(response.streaming_content) if response.streaming else response.content).decode()
+    for names, module in re.findall(r'^import \{ ([^}]+) \} from "\./([a-z-]+\.js)";$', source, re.M):
+        assert module in CHAT_MODULES, f"{name} imports {module}"
+        exported = (Path(__file__).resolve().parent.parent / "static" / "chat" / module).read_text()
+        for imported in names.split(", "):
+            assert re.search(rf"^export (const|function|class) {imported}\b", exported, re.M), f"{name}: {module} has no {imported}"

@@ -17,6 +17,24 @@ from rooms import services as room_services
 from rooms.selectors import can_add_members, direct_room_with, member_names, room_for, visible_rooms
 from web.forms import AddMemberForm, CreateRoomForm, LoginForm, SignUpForm
 
+# The pages' scripts take every server limit they use from data- attributes rendered here.
+# The room list follows each room's events on one connection, besides its readStateChanged.
+ROOM_LIST_OTHER_OPERATIONS = 1
+# A room page tells the server what its reader has seen at most once a second, and no
+# faster than markRead's rate limit allows one tab.
+MARK_READ_INTERVAL_MIN_SECONDS = 1.0
+
+
+def live_rooms_max():
+    """How many rooms the room list follows live: what WEBSOCKET_MAX_OPERATIONS leaves."""
+    return max(0, settings.WEBSOCKET_MAX_OPERATIONS - ROOM_LIST_OTHER_OPERATIONS)
+
+
+def mark_read_interval():
+    """Seconds between a room page's markRead calls."""
+    pace = settings.MARK_READ_WINDOW_SECONDS / max(1, settings.MARK_READ_RATE_LIMIT)
+    return max(MARK_READ_INTERVAL_MIN_SECONDS, pace)
+
 
 class ChatLoginView(LoginView):
     template_name = "web/login.html"
@@ -65,7 +83,7 @@ def room_list(request):
     states = read_states(request.user, [room.pk for room in rooms])
     for room in rooms:
         room.read = states[room.pk]
-    context = {"rooms": rooms, "form": form, "count_max": UNREAD_COUNT_MAX}
+    context = {"rooms": rooms, "form": form, "count_max": UNREAD_COUNT_MAX, "live_rooms_max": live_rooms_max()}
     return render(request, "web/rooms.html", context, status=400 if form.errors else 200)
 
 
@@ -84,6 +102,8 @@ def room(request, room_id):
         "search_limit": SEARCH_LIMIT_DEFAULT,
         "search_max_length": SEARCH_QUERY_MAX_LENGTH,
         "edit_window": settings.POST_EDIT_WINDOW_SECONDS,
+        "typing_interval": settings.TYPING_INTERVAL_SECONDS,
+        "mark_read_interval": mark_read_interval(),
         "members": member_names(room) if room.is_private else [],
         "add_member_form": AddMemberForm() if can_add_members(request.user, room) else None,
     }
