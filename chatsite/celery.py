@@ -103,7 +103,9 @@ def declare_dead_letters(**kwargs):
 def sweep_old_rows(sender=None, **kwargs):
     """The full stack's retention sweeps (chatsite/retention.py) run in each worker of the
     `posts` queue: no process to add, and nothing lost if one is stopped."""
-    consumed = sender.app.amqp.queues.consume_from if sender is not None else None
+    if sender is None or sender.app is not app:
+        return
+    consumed = app.amqp.queues.consume_from
     if consumed is None or "posts" in consumed:  # None: every queue
         from chatsite.retention import start_sweeping
 
@@ -111,7 +113,7 @@ def sweep_old_rows(sender=None, **kwargs):
 
 
 @worker_shutdown.connect
-def stop_sweeping(**kwargs):
-    from chatsite.retention import stop_sweeping
+def stop_sweeps(**kwargs):
+    from chatsite import retention
 
-    stop_sweeping()
+    retention.stop_sweeping()
