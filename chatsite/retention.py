@@ -29,6 +29,7 @@ from posts.models import PostRequest
 log = logging.getLogger("chatsite.retention")
 
 BATCH = 5000
+MIN_INTERVAL_SECONDS = 0.1  # RETENTION_SWEEP_SECONDS=0 must not make a busy loop
 
 
 def request_retention_seconds():
@@ -87,7 +88,7 @@ def _sweep_until_stopped():
             log.exception("retention sweep failed")
         finally:
             connection.close()  # this thread's; on PostgreSQL, back to the pool
-        _stop.wait(settings.RETENTION_SWEEP_SECONDS)
+        _stop.wait(max(settings.RETENTION_SWEEP_SECONDS, MIN_INTERVAL_SECONDS))
 
 
 class SweepsInEmbeddedMode:
