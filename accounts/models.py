@@ -10,4 +10,8 @@ class Attempt(models.Model):
     at = models.DateTimeField(default=timezone.now)
 
     class Meta:
-        indexes = [models.Index(fields=["kind", "key", "at"], name="attempt_kind_key_at")]
+        indexes = [
+            models.Index(fields=["kind", "key", "at"], name="attempt_kind_key_at"),
+            # The retention sweep deletes by age alone (chatsite/retention.py).
+            models.Index(fields=["at"], name="attempt_at"),
+        ]

@@ -64,10 +64,12 @@ def log_in(*, username, password, client=None):
         raise BadUserInput("A password is required.")
     clean_text(password, field="The password")
     if client:
-        throttle.take("login-address", client, limit=settings.LOGINS_PER_MINUTE, window_seconds=60,
+        throttle.take("login-address", client, limit=settings.LOGINS_PER_MINUTE, window_seconds=throttle.MINUTE,
                       what="login attempts from your address")
-    # Locked after too many failures, right password included: guessing can't go on.
-    throttle.refuse_if_locked(
+    # Locked after too many failures, right password included: guessing can't go on. The
+    # attempt counts as a failure before the (slow) password check and is taken back if the
+    # password is right, so of many attempts at once no more than the limit are checked.
+    failure = throttle.reserve(
         "login-failure", username.lower(), limit=settings.LOGIN_FAILURES_MAX,
         window_seconds=settings.LOGIN_LOCKOUT_SECONDS, lockout_seconds=settings.LOGIN_LOCKOUT_SECONDS,
         what="failed logins for this username",
@@ -78,9 +80,9 @@ def log_in(*, username, password, client=None):
         # answer's timing must not tell which usernames exist.
         get_user_model()().set_password(password)
     elif user.check_password(password):
+        throttle.release(failure)
         require_active(user)
         return user
-    throttle.record("login-failure", username.lower())
     raise Unauthenticated("Wrong username or password.")
 
 

@@ -18,6 +18,7 @@ from websockets.server import ServerProtocol  # noqa: E402
 
 from chatsite.ws_protocol import CLOSE_BAD_REQUEST  # noqa: E402
 from posts.consumers import ChatConsumer  # noqa: E402
+from chatsite.retention import SweepsInEmbeddedMode  # noqa: E402
 from posts.embedded import CaptureServerLoop  # noqa: E402
 
 
@@ -87,7 +88,8 @@ def close_oversized_messages_with_4400():
 close_oversized_messages_with_4400()
 
 # CaptureServerLoop: the embedded pipeline starts its stages from the server's event loop.
-application = CaptureServerLoop(
+# SweepsInEmbeddedMode: the server's lifespan; embedded, the process sweeps old rows.
+application = SweepsInEmbeddedMode(CaptureServerLoop(
     ProtocolTypeRouter(
         {
             "http": django_asgi_app,
@@ -97,4 +99,4 @@ application = CaptureServerLoop(
             ),
         }
     )
-)
+))

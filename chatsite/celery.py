@@ -8,7 +8,7 @@ import logging
 import os
 
 from celery import Celery
-from celery.signals import task_postrun, worker_init
+from celery.signals import task_postrun, worker_init, worker_ready, worker_shutdown
 from celery.worker.consumer import Consumer
 from django.conf import settings
 from django.db import close_old_connections
@@ -130,3 +130,23 @@ def declare_dead_letters(**kwargs):
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=None, interval_start=1, interval_step=1, interval_max=5)
         DEAD_LETTER_QUEUE(connection.default_channel).declare()
+
+
+@worker_ready.connect
+def sweep_old_rows(sender=None, **kwargs):
+    """The full stack's retention sweeps (chatsite/retention.py) run in each worker of the
+    `posts` queue: no process to add, and nothing lost if one is stopped."""
+    if sender is None or sender.app is not app:
+        return
+    consumed = app.amqp.queues.consume_from
+    if consumed is None or "posts" in consumed:  # None: every queue
+        from chatsite.retention import start_sweeping
+
+        start_sweeping()
+
+
+@worker_shutdown.connect
+def stop_sweeps(**kwargs):
+    from chatsite import retention
+
+    retention.stop_sweeping()

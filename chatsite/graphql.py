@@ -46,10 +46,14 @@ def caller(info):
 
 
 def client_address(info):
-    """The caller's address, for the throttles (the connection's peer; behind a proxy on this
-    machine, the address it forwards: uvicorn's --proxy-headers)."""
-    meta = getattr(info.context, "META", None) or {}
-    return meta.get("REMOTE_ADDR") or None
+    """The caller's address, for the throttles, the same on every transport: the
+    connection's peer (behind a proxy on this machine, the address it forwards: uvicorn's
+    --proxy-headers). HTTP: REMOTE_ADDR; the WebSocket: the connection's ASGI `client`."""
+    context = info.context
+    meta = getattr(context, "META", None)
+    if meta is not None:
+        return meta.get("REMOTE_ADDR") or None
+    return getattr(context, "client_address", None) or None
 
 
 def format_error(error):

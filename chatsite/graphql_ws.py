@@ -196,6 +196,9 @@ class ConnectionContext:
         self.consumer = consumer
         self.user = user
         self.backlog = consumer.backlog
+        # The peer, as for HTTP's REMOTE_ADDR (behind a proxy on this machine, the address
+        # it forwards: uvicorn's --proxy-headers), for the throttles (chatsite/graphql.py).
+        self.client_address = (consumer.scope.get("client") or (None,))[0]
 
     def listen(self, group):
         return self.consumer.listen(group)

@@ -290,6 +290,12 @@ PIPELINE_RETRY_BACKOFF_MAX = env("PIPELINE_RETRY_BACKOFF_MAX", 30)
 # A deployment (or the benchmark) may change the numbers; the rules stay the same.
 RATE_LIMIT_POSTS = env("RATE_LIMIT_POSTS", 10)
 RATE_LIMIT_WINDOW_SECONDS = env("RATE_LIMIT_WINDOW_SECONDS", 5.0)
+# Retention (chatsite/retention.py): a stored or failed PostRequest is kept this long, so a
+# createPost repeating its clientId within it returns the first request; then deleted by
+# the sweep, which runs every RETENTION_SWEEP_SECONDS (Attempt rows go once past the
+# longest throttle window).
+CLIENT_ID_RETENTION_SECONDS = env("CLIENT_ID_RETENTION_SECONDS", 24 * 3600)
+RETENTION_SWEEP_SECONDS = env("RETENTION_SWEEP_SECONDS", 600.0)
 ROOM_TOKEN_LIFETIME = timedelta(minutes=5)
 WEBSOCKET_MAX_FRAME_BYTES = 64 * 1024
 WEBSOCKET_INIT_TIMEOUT_SECONDS = 3

@@ -8,7 +8,8 @@ from posts.public_ids import public_post_id
 
 class PostRequest(models.Model):
     """One accepted createPost call: the rate limit counts these, clientId dedupes them, and
-    their order (`id`, given as each request commits) is the order its sender sent them in."""
+    their order (`id`, given as each request commits) is the order its sender sent them in.
+    Kept while pending, then for CLIENT_ID_RETENTION_SECONDS (chatsite/retention.py)."""
 
     class State(models.TextChoices):
         PENDING = "pending"

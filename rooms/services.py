@@ -14,7 +14,7 @@ NAME_MAX_LENGTH = 100
 
 
 def _refuse_past_room_limit(user):
-    throttle.refuse_past("room-user", user.pk, limit=settings.ROOMS_PER_MINUTE, window_seconds=60,
+    throttle.refuse_past("room-user", user.pk, limit=settings.ROOMS_PER_MINUTE, window_seconds=throttle.MINUTE,
                          what="rooms created")
 
 
