@@ -11,7 +11,7 @@ from accounts import services as accounts
 from accounts.models import Attempt
 from chatsite import retention, throttle
 from chatsite.errors import ChatError
-from posts import services as posts
+from posts import posting as posts
 from posts.models import Post, PostRequest
 from tests.graphql_client import PASSWORD
 from tests.helpers import user_with_token
