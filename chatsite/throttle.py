@@ -57,13 +57,21 @@ def release(attempt_id):
     Attempt.objects.filter(pk=attempt_id).delete()
 
 
+def free_again_at(rows, *, at, limit, window_seconds):
+    """The sliding window, for every throttle and rate limit: None while `rows` (one actor's)
+    hold fewer than `limit` within the last `window_seconds` by their `at` field; else when
+    the oldest of those leaves the window, and the next one fits."""
+    found = rows.filter(**{f"{at}__gte": _since(window_seconds)}).aggregate(n=Count("pk"), oldest=Min(at))
+    if found["n"] < limit:
+        return None
+    return found["oldest"] + timedelta(seconds=window_seconds)
+
+
 def refuse_past(kind, key, *, limit, window_seconds, what):
     """RateLimited while `key` has `limit` `kind` attempts within the sliding window."""
-    found = Attempt.objects.filter(kind=kind, key=_key(key), at__gte=_since(window_seconds)).aggregate(
-        n=Count("id"), oldest=Min("at")
-    )
-    if found["n"] >= limit:
-        raise _refusal(what, found["oldest"] + timedelta(seconds=window_seconds))
+    until = free_again_at(Attempt.objects.filter(kind=kind, key=_key(key)), at="at", limit=limit, window_seconds=window_seconds)
+    if until is not None:
+        raise _refusal(what, until)
 
 
 def take(kind, key, *, limit, window_seconds, what):

@@ -17,14 +17,13 @@ import logging
 import math
 import time
 import uuid
-from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models import Count, Min
 from django.utils import timezone
 
+from chatsite import throttle
 from chatsite.auth import require_user
 from chatsite.errors import BadUserInput, Forbidden, RateLimited
 from chatsite.text import clean_text, has_visible_text
@@ -70,10 +69,11 @@ def room_open_for_posts(user, room_id):
 def check_rate(recent, what):
     """The rate limit, for every kind of write: at most RATE_LIMIT_POSTS of `recent` (one
     user's rows, by `created_at`) in any RATE_LIMIT_WINDOW_SECONDS."""
-    window_start = timezone.now() - timedelta(seconds=settings.RATE_LIMIT_WINDOW_SECONDS)
-    counted = recent.filter(created_at__gte=window_start).aggregate(n=Count("pk"), oldest=Min("created_at"))
-    if counted["n"] >= settings.RATE_LIMIT_POSTS:
-        wait = (counted["oldest"] - window_start).total_seconds()
+    until = throttle.free_again_at(
+        recent, at="created_at", limit=settings.RATE_LIMIT_POSTS, window_seconds=settings.RATE_LIMIT_WINDOW_SECONDS
+    )
+    if until is not None:
+        wait = (until - timezone.now()).total_seconds()
         raise RateLimited(
             f"Slow down: at most {settings.RATE_LIMIT_POSTS} {what} in {settings.RATE_LIMIT_WINDOW_SECONDS:g} "
             f"seconds; try again in {max(1, math.ceil(wait))} seconds."
