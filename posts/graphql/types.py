@@ -4,6 +4,7 @@ import graphene
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
+from chatsite.graphql import required_scalars
 from posts import models, selectors
 from posts.presence import SHOWN_MAX
 from posts.selectors import UNREAD_COUNT_MAX
@@ -87,9 +88,7 @@ class Typing(graphene.ObjectType):
     expires_in_seconds = graphene.Int(required=True)
 
 
-class PresentUser(graphene.ObjectType):
-    user_id = graphene.ID(required=True)
-    username = graphene.String(required=True)
+PresentUser = required_scalars("PresentUser", graphene.ObjectType, user_id=graphene.ID, username=graphene.String)
 
 
 class Presence(graphene.ObjectType):
@@ -101,8 +100,7 @@ class Presence(graphene.ObjectType):
     users = graphene.List(graphene.NonNull(PresentUser), required=True, description=f"By name, at most {SHOWN_MAX}.")
 
 
-class RoomInput(graphene.InputObjectType):
-    room_id = graphene.ID(required=True)
+RoomInput = required_scalars("RoomInput", graphene.InputObjectType, room_id=graphene.ID)
 
 
 class SendTypingResponse(graphene.ObjectType):
@@ -116,17 +114,18 @@ class MarkReadInput(graphene.InputObjectType):
     seq = graphene.Int(required=True, description="The newest position the reader has seen (a post's or an event's seq).")
 
 
-class PostError(graphene.ObjectType):
-    request_id = graphene.ID(required=True)
-    room_id = graphene.ID(required=True)
-    user_id = graphene.ID(required=True)
-    body = graphene.String(required=True)
-    reason = graphene.String(required=True)
-
-
-class CreatePostResponse(graphene.ObjectType):
-    success = graphene.Boolean(required=True)
-    request_id = graphene.ID(required=True)
+PostError = required_scalars(
+    "PostError",
+    graphene.ObjectType,
+    request_id=graphene.ID,
+    room_id=graphene.ID,
+    user_id=graphene.ID,
+    body=graphene.String,
+    reason=graphene.String,
+)
+CreatePostResponse = required_scalars(
+    "CreatePostResponse", graphene.ObjectType, success=graphene.Boolean, request_id=graphene.ID
+)
 
 
 class PostsInput(graphene.InputObjectType):
@@ -144,17 +143,9 @@ class CreatePostInput(graphene.InputObjectType):
     client_id = graphene.String()
 
 
-class EditPostInput(graphene.InputObjectType):
-    post_id = graphene.ID(required=True)
-    body = graphene.String(required=True)
-
-
-class DeletePostInput(graphene.InputObjectType):
-    post_id = graphene.ID(required=True)
-
-
-class DeletePostResponse(graphene.ObjectType):
-    success = graphene.Boolean(required=True)
+EditPostInput = required_scalars("EditPostInput", graphene.InputObjectType, post_id=graphene.ID, body=graphene.String)
+DeletePostInput = required_scalars("DeletePostInput", graphene.InputObjectType, post_id=graphene.ID)
+DeletePostResponse = required_scalars("DeletePostResponse", graphene.ObjectType, success=graphene.Boolean)
 
 
 class RoomEventsInput(graphene.InputObjectType):
