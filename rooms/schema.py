@@ -1,7 +1,7 @@
 import graphene
 
 import posts.selectors
-from posts.selectors import UNREAD_COUNT_MAX
+from posts.graphql.types import CAPPED, LAST_READ_SEQ, MENTION_COUNT
 
 from chatsite.graphql import caller, mutation
 from rooms import services
@@ -19,18 +19,9 @@ class Room(graphene.ObjectType):
         required=True, description="A direct message: a private room of exactly two people (openDirectMessage)."
     )
     # The caller's read state (markRead), for every room of one answer in one query.
-    last_read_seq = graphene.Int(required=True, description="The newest position the caller has seen (markRead).")
-    unread_count = graphene.Int(
-        required=True,
-        description=(
-            f"Posts by others since the caller last read the room, at most {UNREAD_COUNT_MAX}: "
-            f"{UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more."
-        ),
-    )
-    mention_count = graphene.Int(
-        required=True,
-        description=f"Those of them that mention @the caller, at most {UNREAD_COUNT_MAX}: {UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more.",
-    )
+    last_read_seq = graphene.Int(required=True, description=LAST_READ_SEQ)
+    unread_count = graphene.Int(required=True, description=f"Posts by others since the caller last read the room, {CAPPED}")
+    mention_count = graphene.Int(required=True, description=MENTION_COUNT)
 
     def resolve_last_read_seq(room, info):
         return read_state_of(room, info)["last_read_seq"]
