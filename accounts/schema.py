@@ -1,12 +1,10 @@
 import graphene
 
 from accounts import services
-from chatsite.graphql import caller, client_address
+from chatsite.graphql import caller, client_address, mutation, required_scalars
 
 
-class User(graphene.ObjectType):
-    id = graphene.ID(required=True)
-    username = graphene.String(required=True)
+User = required_scalars("User", graphene.ObjectType, id=graphene.ID, username=graphene.String)
 
 
 class AuthPayload(graphene.ObjectType):
@@ -15,13 +13,8 @@ class AuthPayload(graphene.ObjectType):
     user = graphene.Field(User, required=True)
 
 
-class AuthInput(graphene.InputObjectType):
-    username = graphene.String(required=True)
-    password = graphene.String(required=True)
-
-
-class RefreshInput(graphene.InputObjectType):
-    refresh_token = graphene.String(required=True)
+AuthInput = required_scalars("AuthInput", graphene.InputObjectType, username=graphene.String, password=graphene.String)
+RefreshInput = required_scalars("RefreshInput", graphene.InputObjectType, refresh_token=graphene.String)
 
 
 class Query(graphene.ObjectType):
@@ -31,39 +24,21 @@ class Query(graphene.ObjectType):
         return caller(info)
 
 
-class SignUp(graphene.Mutation):
-    class Arguments:
-        input = AuthInput(required=True)
-
-    Output = AuthPayload
-
-    def mutate(root, info, input):
-        user = services.sign_up(username=input.username, password=input.password, client=client_address(info))
-        return AuthPayload(**services.issue_tokens(user))
+def sign_up(info, input):
+    user = services.sign_up(username=input.username, password=input.password, client=client_address(info))
+    return AuthPayload(**services.issue_tokens(user))
 
 
-class Login(graphene.Mutation):
-    class Arguments:
-        input = AuthInput(required=True)
-
-    Output = AuthPayload
-
-    def mutate(root, info, input):
-        user = services.log_in(username=input.username, password=input.password, client=client_address(info))
-        return AuthPayload(**services.issue_tokens(user))
+def log_in(info, input):
+    user = services.log_in(username=input.username, password=input.password, client=client_address(info))
+    return AuthPayload(**services.issue_tokens(user))
 
 
-class RefreshTokenMutation(graphene.Mutation):
-    class Arguments:
-        input = RefreshInput(required=True)
-
-    Output = AuthPayload
-
-    def mutate(root, info, input):
-        return AuthPayload(**services.refresh_tokens(input.refresh_token))
+def refresh_token(info, input):
+    return AuthPayload(**services.refresh_tokens(input.refresh_token))
 
 
 class Mutation(graphene.ObjectType):
-    sign_up = SignUp.Field()
-    login = Login.Field()
-    refresh_token = RefreshTokenMutation.Field()
+    sign_up = mutation(AuthPayload, AuthInput, sign_up)
+    login = mutation(AuthPayload, AuthInput, log_in)
+    refresh_token = mutation(AuthPayload, RefreshInput, refresh_token)

@@ -1,4 +1,5 @@
-"""The failures a client can see, one type each. `chatsite.graphql` maps them to codes."""
+"""The failures a client can see, one type each with its code; `chatsite.graphql` answers
+them as GraphQL errors carrying that code."""
 
 
 class ChatError(Exception):
@@ -9,24 +10,11 @@ class ChatError(Exception):
         self.message = message
 
 
-class Unauthenticated(ChatError):
-    code = "UNAUTHENTICATED"
-
-
-class Forbidden(ChatError):
-    code = "FORBIDDEN"
-
-
-class BadUserInput(ChatError):
-    code = "BAD_USER_INPUT"
-
-
-class NotFound(ChatError):
-    code = "NOT_FOUND"
-
-
-class RateLimited(ChatError):
-    code = "RATE_LIMITED"
+class Unauthenticated(ChatError): code = "UNAUTHENTICATED"
+class Forbidden(ChatError): code = "FORBIDDEN"
+class BadUserInput(ChatError): code = "BAD_USER_INPUT"
+class NotFound(ChatError): code = "NOT_FOUND"
+class RateLimited(ChatError): code = "RATE_LIMITED"
 
 
 class Unavailable(ChatError):

@@ -1,6 +1,10 @@
-"""The GraphQL edge: who is calling, and errors as codes without internal detail."""
+"""The GraphQL edge: who is calling, errors as codes without internal detail, and the two
+shapes the apps declare again and again (a mutation of one `input`, a type of required scalars)."""
+import inspect
 import json
 import logging
+
+import graphene
 
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
@@ -54,6 +58,26 @@ def client_address(info):
     if meta is not None:
         return meta.get("REMOTE_ADDR") or None
     return getattr(context, "client_address", None) or None
+
+
+def mutation(output, input_type, run, description=None):
+    """A mutation field: one required `input` of `input_type`, answered by `run(info, input)`
+    as an `output` (null when it fails: the error says why). Its description is `description`,
+    else `run`'s docstring (as graphene takes a class's)."""
+    if description is None and run.__doc__:
+        description = inspect.cleandoc(run.__doc__)
+    return graphene.Field(
+        output,
+        input=input_type(required=True),
+        resolver=lambda root, info, input: run(info, input),
+        description=description,
+    )
+
+
+def required_scalars(name, base, **fields):
+    """A graphene type (`base`: ObjectType or InputObjectType) named `name` whose fields, in
+    this order, are each a required scalar (`user_id=graphene.ID`), with no description."""
+    return type(name, (base,), {field: scalar(required=True) for field, scalar in fields.items()})
 
 
 def format_error(error):

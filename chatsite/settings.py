@@ -250,74 +250,83 @@ SIMPLE_JWT = {
 REST_FRAMEWORK = {"DEFAULT_AUTHENTICATION_CLASSES": []}
 
 # --- The chat's rules, defined once ---
+# The numbers a deployment (or the benchmark) may tune; the rules stay the same. Each is read
+# from the environment variable of its name, as the type of its default (`env()`), and is a
+# setting of that name.
+TUNABLE = {
+    # An author may edit a post for this long after sending it (deleting has no limit).
+    "POST_EDIT_WINDOW_SECONDS": 900,
+    # A reader who leaves a room stays listed as present this long (a reload or a reconnect in
+    # between changes nothing).
+    "PRESENCE_GRACE_SECONDS": 5.0,
+    # Throttles (SPEC 5), counted in the database across processes: a username is locked for
+    # LOGIN_LOCKOUT_SECONDS after LOGIN_FAILURES_MAX failed logins within that time; a client
+    # address gets LOGINS_PER_MINUTE login attempts a minute and SIGNUPS_PER_ADDRESS sign-ups
+    # in SIGNUP_WINDOW_SECONDS; a user creates ROOMS_PER_MINUTE rooms a minute.
+    "LOGIN_FAILURES_MAX": 10,
+    "LOGIN_LOCKOUT_SECONDS": 900,
+    "LOGINS_PER_MINUTE": 30,
+    "SIGNUPS_PER_ADDRESS": 20,
+    "SIGNUP_WINDOW_SECONDS": 10,
+    "ROOMS_PER_MINUTE": 10,
+    # markRead: at most MARK_READ_RATE_LIMIT calls per user in MARK_READ_WINDOW_SECONDS (the
+    # room page sends at most one a second per tab).
+    "MARK_READ_RATE_LIMIT": 30,
+    "MARK_READ_WINDOW_SECONDS": 10,
+    # Past this many messages waiting on the `posts` queue, createPost answers UNAVAILABLE
+    # (retry later with the same clientId) instead of queueing posts for minutes. 0: no limit.
+    "PIPELINE_MAX_BACKLOG": 500,
+    # A stage that fails on the database or the broker is retried with exponential backoff
+    # (1 s, 2 s, ... at most PIPELINE_RETRY_BACKOFF_MAX apart), then given up: its requester
+    # gets a postError. The defaults ride out a database restart or failover of a few minutes.
+    "PIPELINE_STAGE_MAX_RETRIES": 10,
+    "PIPELINE_RETRY_BACKOFF_MAX": 30,
+    # Posts per user in the window.
+    "RATE_LIMIT_POSTS": 10,
+    "RATE_LIMIT_WINDOW_SECONDS": 5.0,
+    # Retention (chatsite/retention.py): a stored or failed PostRequest is kept this long, so a
+    # createPost repeating its clientId within it returns the first request; then deleted by
+    # the sweep, which runs every RETENTION_SWEEP_SECONDS (Attempt rows go once past the
+    # longest throttle window).
+    "CLIENT_ID_RETENTION_SECONDS": 24 * 3600,
+    "RETENTION_SWEEP_SECONDS": 600.0,
+    # What one client may hold open: operations (subscriptions) per connection, and
+    # authenticated connections per user on one web process.
+    "WEBSOCKET_MAX_OPERATIONS": 50,
+    "WEBSOCKET_MAX_CONNECTIONS_PER_USER": 20,
+    # What one connection may leave unread (events queued for it, estimated) before it is
+    # closed with 4413; what it missed is read a page at a time, only as its socket takes it.
+    "WEBSOCKET_MAX_BACKLOG_BYTES": 4 * 1024 * 1024,
+    # Parsed documents kept for reuse, per transport and process (an estimate of their memory).
+    "GRAPHQL_DOCUMENT_CACHE_BYTES": 16 * 1024 * 1024,
+    # A subscription resumed `after` a position replays at most this many missed posts; past
+    # it the client is told TOO_FAR_BEHIND and reloads the history.
+    "STREAM_RESUME_MAX": 1000,
+    # How often a quiet room stream asks the database for posts whose group message was lost.
+    "STREAM_CHECK_SECONDS": 10.0,
+    # What one searchPosts may cost, whatever the room's size: on PostgreSQL its statement is
+    # cancelled after SEARCH_TIMEOUT_MS (the search is refused as too broad); on SQLite (no
+    # full-text index) it reads the room's newest SEARCH_SCAN_MAX posts, no more.
+    "SEARCH_TIMEOUT_MS": 2000,
+    "SEARCH_SCAN_MAX": 1000,
+}
+globals().update({name: env(name, default) for name, default in TUNABLE.items()})
+
 POST_MAX_LENGTH = 2000
-# An author may edit a post for this long after sending it (deleting has no limit).
-POST_EDIT_WINDOW_SECONDS = env("POST_EDIT_WINDOW_SECONDS", 900)
 # "Someone is typing": sent at most once per this many seconds per user and room (counted in
 # the database, across web processes), and shown by readers for TYPING_SHOWN_SECONDS unless
 # renewed (the announcement is never stored).
 TYPING_INTERVAL_SECONDS = 3
 TYPING_SHOWN_SECONDS = 6
-# Presence: who has a room open. A reader who leaves stays listed this long (a reload or a
-# reconnect in between changes nothing); each process renews its readers every
-# PRESENCE_RENEW_SECONDS, and a process that stops renewing drops out after PRESENCE_TTL_SECONDS.
-PRESENCE_GRACE_SECONDS = env("PRESENCE_GRACE_SECONDS", 5.0)
+# Presence: who has a room open. Each process renews its readers every PRESENCE_RENEW_SECONDS,
+# and a process that stops renewing drops out after PRESENCE_TTL_SECONDS (a reader who leaves:
+# after PRESENCE_GRACE_SECONDS, above).
 PRESENCE_RENEW_SECONDS = 20
 PRESENCE_TTL_SECONDS = 60
 BOT_AUTHOR = "StockBot"
-# Throttles (SPEC 5), counted in the database across processes: a username is locked for
-# LOGIN_LOCKOUT_SECONDS after LOGIN_FAILURES_MAX failed logins within that time; a client
-# address gets LOGINS_PER_MINUTE login attempts a minute and SIGNUPS_PER_ADDRESS sign-ups
-# in SIGNUP_WINDOW_SECONDS; a user creates ROOMS_PER_MINUTE rooms a minute.
-LOGIN_FAILURES_MAX = env("LOGIN_FAILURES_MAX", 10)
-LOGIN_LOCKOUT_SECONDS = env("LOGIN_LOCKOUT_SECONDS", 900)
-LOGINS_PER_MINUTE = env("LOGINS_PER_MINUTE", 30)
-SIGNUPS_PER_ADDRESS = env("SIGNUPS_PER_ADDRESS", 20)
-SIGNUP_WINDOW_SECONDS = env("SIGNUP_WINDOW_SECONDS", 10)
-ROOMS_PER_MINUTE = env("ROOMS_PER_MINUTE", 10)
-# markRead: at most MARK_READ_RATE_LIMIT calls per user in MARK_READ_WINDOW_SECONDS (the room
-# page sends at most one a second per tab).
-MARK_READ_RATE_LIMIT = env("MARK_READ_RATE_LIMIT", 30)
-MARK_READ_WINDOW_SECONDS = env("MARK_READ_WINDOW_SECONDS", 10)
-# Past this many messages waiting on the `posts` queue, createPost answers UNAVAILABLE
-# (retry later with the same clientId) instead of queueing posts for minutes. 0: no limit.
-PIPELINE_MAX_BACKLOG = env("PIPELINE_MAX_BACKLOG", 500)
-# A stage that fails on the database or the broker is retried with exponential backoff
-# (1 s, 2 s, ... at most PIPELINE_RETRY_BACKOFF_MAX apart), then given up: its requester gets
-# a postError. The defaults ride out a database restart or failover of a few minutes.
-PIPELINE_STAGE_MAX_RETRIES = env("PIPELINE_STAGE_MAX_RETRIES", 10)
-PIPELINE_RETRY_BACKOFF_MAX = env("PIPELINE_RETRY_BACKOFF_MAX", 30)
-# A deployment (or the benchmark) may change the numbers; the rules stay the same.
-RATE_LIMIT_POSTS = env("RATE_LIMIT_POSTS", 10)
-RATE_LIMIT_WINDOW_SECONDS = env("RATE_LIMIT_WINDOW_SECONDS", 5.0)
-# Retention (chatsite/retention.py): a stored or failed PostRequest is kept this long, so a
-# createPost repeating its clientId within it returns the first request; then deleted by
-# the sweep, which runs every RETENTION_SWEEP_SECONDS (Attempt rows go once past the
-# longest throttle window).
-CLIENT_ID_RETENTION_SECONDS = env("CLIENT_ID_RETENTION_SECONDS", 24 * 3600)
-RETENTION_SWEEP_SECONDS = env("RETENTION_SWEEP_SECONDS", 600.0)
 ROOM_TOKEN_LIFETIME = timedelta(minutes=5)
 WEBSOCKET_MAX_FRAME_BYTES = 64 * 1024
 WEBSOCKET_INIT_TIMEOUT_SECONDS = 3
-# What one client may hold open: operations (subscriptions) per connection, and
-# authenticated connections per user on one web process.
-WEBSOCKET_MAX_OPERATIONS = env("WEBSOCKET_MAX_OPERATIONS", 50)
-WEBSOCKET_MAX_CONNECTIONS_PER_USER = env("WEBSOCKET_MAX_CONNECTIONS_PER_USER", 20)
-# What one connection may leave unread (events queued for it, estimated) before it is closed
-# with 4413; what it missed is read a page at a time, only as its socket takes it.
-WEBSOCKET_MAX_BACKLOG_BYTES = env("WEBSOCKET_MAX_BACKLOG_BYTES", 4 * 1024 * 1024)
-# Parsed documents kept for reuse, per transport and process (an estimate of their memory).
-GRAPHQL_DOCUMENT_CACHE_BYTES = env("GRAPHQL_DOCUMENT_CACHE_BYTES", 16 * 1024 * 1024)
-# A subscription resumed `after` a position replays at most this many missed posts; past it
-# the client is told TOO_FAR_BEHIND and reloads the history.
-STREAM_RESUME_MAX = env("STREAM_RESUME_MAX", 1000)
-# How often a quiet room stream asks the database for posts whose group message was lost.
-STREAM_CHECK_SECONDS = env("STREAM_CHECK_SECONDS", 10.0)
-# What one searchPosts may cost, whatever the room's size: on PostgreSQL its statement is
-# cancelled after SEARCH_TIMEOUT_MS (the search is refused as too broad); on SQLite (no
-# full-text index) it reads the room's newest SEARCH_SCAN_MAX posts, no more.
-SEARCH_TIMEOUT_MS = env("SEARCH_TIMEOUT_MS", 2000)
-SEARCH_SCAN_MAX = env("SEARCH_SCAN_MAX", 1000)
 
 # --- Celery: the pipeline ---
 # Configured in chatsite/celery.py, from AMQP_URL (the broker) and EMBEDDED (stages inline).

@@ -1,9 +1,9 @@
 import graphene
 
 import posts.selectors
-from posts.selectors import UNREAD_COUNT_MAX
+from posts.graphql.types import CAPPED, LAST_READ_SEQ, MENTION_COUNT
 
-from chatsite.graphql import caller
+from chatsite.graphql import caller, mutation
 from rooms import services
 from rooms.selectors import visible_rooms
 
@@ -19,18 +19,9 @@ class Room(graphene.ObjectType):
         required=True, description="A direct message: a private room of exactly two people (openDirectMessage)."
     )
     # The caller's read state (markRead), for every room of one answer in one query.
-    last_read_seq = graphene.Int(required=True, description="The newest position the caller has seen (markRead).")
-    unread_count = graphene.Int(
-        required=True,
-        description=(
-            f"Posts by others since the caller last read the room, at most {UNREAD_COUNT_MAX}: "
-            f"{UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more."
-        ),
-    )
-    mention_count = graphene.Int(
-        required=True,
-        description=f"Those of them that mention @the caller, at most {UNREAD_COUNT_MAX}: {UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more.",
-    )
+    last_read_seq = graphene.Int(required=True, description=LAST_READ_SEQ)
+    unread_count = graphene.Int(required=True, description=f"Posts by others since the caller last read the room, {CAPPED}")
+    mention_count = graphene.Int(required=True, description=MENTION_COUNT)
 
     def resolve_last_read_seq(room, info):
         return read_state_of(room, info)["last_read_seq"]
@@ -82,46 +73,24 @@ class Query(graphene.ObjectType):
         return rooms
 
 
-class CreateRoom(graphene.Mutation):
-    class Arguments:
-        input = CreateRoomInput(required=True)
-
-    Output = Room
-
-    def mutate(root, info, input):
-        return services.create_room(
-            room_id=input.id, name=input.name, user=caller(info), is_private=bool(input.is_private)
-        )
+def create_room(info, input):
+    return services.create_room(room_id=input.id, name=input.name, user=caller(info), is_private=bool(input.is_private))
 
 
-class AddRoomMember(graphene.Mutation):
+def add_room_member(info, input):
     """Add someone to a private room: its creator or a moderator may (FORBIDDEN otherwise).
     A public room is BAD_USER_INPUT, an unknown user NOT_FOUND; adding a member again changes
     nothing."""
-
-    class Arguments:
-        input = AddRoomMemberInput(required=True)
-
-    Output = Room
-
-    def mutate(root, info, input):
-        return services.add_room_member(user=caller(info), room_id=input.room_id, username=input.username)
+    return services.add_room_member(user=caller(info), room_id=input.room_id, username=input.username)
 
 
-class OpenDirectMessage(graphene.Mutation):
+def open_direct_message(info, input):
     """The direct-message room of the caller and `username`: a private room of the two of
     them, the same room whoever opens it (created the first time)."""
-
-    class Arguments:
-        input = OpenDirectMessageInput(required=True)
-
-    Output = Room
-
-    def mutate(root, info, input):
-        return services.open_direct_room(user=caller(info), username=input.username)
+    return services.open_direct_room(user=caller(info), username=input.username)
 
 
 class Mutation(graphene.ObjectType):
-    create_room = CreateRoom.Field()
-    add_room_member = AddRoomMember.Field()
-    open_direct_message = OpenDirectMessage.Field()
+    create_room = mutation(Room, CreateRoomInput, create_room)
+    add_room_member = mutation(Room, AddRoomMemberInput, add_room_member)
+    open_direct_message = mutation(Room, OpenDirectMessageInput, open_direct_message)

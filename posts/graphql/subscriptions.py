@@ -52,93 +52,76 @@ async def others_typing(user, messages):
                 yield key, message
 
 
+async def reader(info, room_id):
+    """The caller, once they may read the room (`room_for`'s error otherwise). Membership is
+    checked when subscribing: a member removed later keeps the subscription until it ends (a
+    reconnect subscribes again, and is refused)."""
+    user = caller(info)
+    await on_db_thread(room_for, user, room_id)
+    return user
+
+
+def stream(output, description, input_type=None):
+    """A subscription field: a stream of `output`s, given one required `input` of `input_type`
+    if any. Its `subscribe_<name>` returns the events; each is the `output` itself unless a
+    `resolve_<name>` takes it out of a group message."""
+    arguments = {"input": input_type(required=True)} if input_type else {}
+    return graphene.Field(output, required=True, description=description, **arguments)
+
+
 class Subscription(graphene.ObjectType):
     """Event streams come from the WebSocket connection (`info.context.listen`)."""
 
-    post_created = graphene.Field(
+    post_created = stream(
         Post,
-        required=True,
-        input=PostCreatedInput(required=True),
-        description=(
-            "Posts created in the room, in seq order. Example: "
-            "subscription { postCreated(input: {roomId: \"general\", after: 41}) { seq author body } }"
-        ),
+        "Posts created in the room, in seq order. Example: "
+        "subscription { postCreated(input: {roomId: \"general\", after: 41}) { seq author body } }",
+        PostCreatedInput,
     )
-    room_events = graphene.Field(
+    room_events = stream(
         RoomEvent,
-        required=True,
-        input=RoomEventsInput(required=True),
-        description=(
-            "Every change in the room (posts created, edited, deleted), in one order. Example: "
-            "subscription { roomEvents(input: {roomId: \"general\", after: 41}) { seq kind post { id body editedAt } } }"
-        ),
+        "Every change in the room (posts created, edited, deleted), in one order. Example: "
+        "subscription { roomEvents(input: {roomId: \"general\", after: 41}) { seq kind post { id body editedAt } } }",
+        RoomEventsInput,
     )
-    post_error = graphene.Field(PostError, required=True, description="The caller's own failed requests.")
-    presence_changed = graphene.Field(
+    post_error = stream(PostError, "The caller's own failed requests.")
+    presence_changed = stream(
         Presence,
-        required=True,
-        input=RoomInput(required=True),
-        description=(
-            "Who has the room open: the list now, then the whole list again after each change. "
-            "Someone who leaves stays listed for a few seconds (a reload changes nothing)."
-        ),
+        "Who has the room open: the list now, then the whole list again after each change. "
+        "Someone who leaves stays listed for a few seconds (a reload changes nothing).",
+        RoomInput,
     )
-    typing = graphene.Field(
-        Typing,
-        required=True,
-        input=RoomInput(required=True),
-        description="Who else is typing in the room, as it happens (never replayed).",
-    )
-    read_state_changed = graphene.Field(
-        ReadState, required=True, description="The caller read a room further, in any of their sessions."
-    )
+    typing = stream(Typing, "Who else is typing in the room, as it happens (never replayed).", RoomInput)
+    read_state_changed = stream(ReadState, "The caller read a room further, in any of their sessions.")
 
     async def subscribe_post_created(root, info, input):
-        # Membership is checked when subscribing: a member removed later keeps this
-        # subscription until it ends (a reconnect subscribes again, and is refused).
-        await on_db_thread(room_for, caller(info), input.room_id)
+        await reader(info, input.room_id)
         return room_posts(input.room_id, after=selectors.position(input.after, "after"), backlog=info.context.backlog)
 
-    def resolve_post_created(root, info, input):
-        return root
-
     async def subscribe_room_events(root, info, input):
-        # Membership is checked when subscribing: a member removed later keeps this
-        # subscription until it ends (a reconnect subscribes again, and is refused).
-        user = caller(info)
-        await on_db_thread(room_for, user, input.room_id)
+        user = await reader(info, input.room_id)
         events = room_events(input.room_id, after=selectors.position(input.after, "after"), backlog=info.context.backlog)
         return presence.while_present(input.room_id, user.pk, events)  # the reader is in the room meanwhile
 
-    def resolve_room_events(root, info, input):
-        return root
-
     async def subscribe_post_error(root, info):
-        user = caller(info)
-        return only(Event.POST_ERROR, info.context.listen(user_group(user.pk)))
+        return only(Event.POST_ERROR, info.context.listen(user_group(caller(info).pk)))
 
     def resolve_post_error(root, info):
         return root[PAYLOAD_KEY[Event.POST_ERROR]]
 
     async def subscribe_presence_changed(root, info, input):
-        user = caller(info)
-        await on_db_thread(room_for, user, input.room_id)
+        await reader(info, input.room_id)
         return presence_stream(input.room_id, info.context.listen(presence_group(input.room_id)))
 
-    def resolve_presence_changed(root, info, input):
-        return root
-
     async def subscribe_typing(root, info, input):
-        user = caller(info)
-        await on_db_thread(room_for, user, input.room_id)
+        user = await reader(info, input.room_id)
         return others_typing(user, info.context.listen(typing_group(input.room_id)))
 
     def resolve_typing(root, info, input):
         return root[PAYLOAD_KEY[Event.TYPING]]
 
     async def subscribe_read_state_changed(root, info):
-        user = caller(info)
-        return only(Event.READ_STATE, info.context.listen(user_group(user.pk)))
+        return only(Event.READ_STATE, info.context.listen(user_group(caller(info).pk)))
 
     def resolve_read_state_changed(root, info):
         return root[PAYLOAD_KEY[Event.READ_STATE]]

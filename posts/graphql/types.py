@@ -4,6 +4,7 @@ import graphene
 from django.conf import settings
 from django.utils.dateparse import parse_datetime
 
+from chatsite.graphql import required_scalars
 from posts import models, selectors
 from posts.presence import SHOWN_MAX
 from posts.selectors import UNREAD_COUNT_MAX
@@ -57,18 +58,20 @@ class RoomEvent(graphene.ObjectType):
         return root["kind"]
 
 
+# The read state's descriptions, for ReadState and for Room (rooms/schema.py) alike: the counts
+# stop at UNREAD_COUNT_MAX.
+CAPPED = f"at most {UNREAD_COUNT_MAX}: {UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more."
+LAST_READ_SEQ = "The newest position the caller has seen (markRead)."
+MENTION_COUNT = f"Those of them that mention @the caller, {CAPPED}"
+
+
 class ReadState(graphene.ObjectType):
     """How far the caller has read a room, and what is new there for them."""
 
     room_id = graphene.ID(required=True)
-    last_read_seq = graphene.Int(required=True, description="The newest position the caller has seen (markRead).")
-    unread_count = graphene.Int(
-        required=True,
-        description=f"Posts by others after it (deleted ones don't count), at most {UNREAD_COUNT_MAX}: {UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more.",
-    )
-    mention_count = graphene.Int(
-        required=True, description=f"Those of them that mention @the caller, at most {UNREAD_COUNT_MAX}: {UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more."
-    )
+    last_read_seq = graphene.Int(required=True, description=LAST_READ_SEQ)
+    unread_count = graphene.Int(required=True, description=f"Posts by others after it (deleted ones don't count), {CAPPED}")
+    mention_count = graphene.Int(required=True, description=MENTION_COUNT)
     position = graphene.Int(
         required=True,
         description=(
@@ -87,9 +90,7 @@ class Typing(graphene.ObjectType):
     expires_in_seconds = graphene.Int(required=True)
 
 
-class PresentUser(graphene.ObjectType):
-    user_id = graphene.ID(required=True)
-    username = graphene.String(required=True)
+PresentUser = required_scalars("PresentUser", graphene.ObjectType, user_id=graphene.ID, username=graphene.String)
 
 
 class Presence(graphene.ObjectType):
@@ -101,8 +102,7 @@ class Presence(graphene.ObjectType):
     users = graphene.List(graphene.NonNull(PresentUser), required=True, description=f"By name, at most {SHOWN_MAX}.")
 
 
-class RoomInput(graphene.InputObjectType):
-    room_id = graphene.ID(required=True)
+RoomInput = required_scalars("RoomInput", graphene.InputObjectType, room_id=graphene.ID)
 
 
 class SendTypingResponse(graphene.ObjectType):
@@ -116,17 +116,18 @@ class MarkReadInput(graphene.InputObjectType):
     seq = graphene.Int(required=True, description="The newest position the reader has seen (a post's or an event's seq).")
 
 
-class PostError(graphene.ObjectType):
-    request_id = graphene.ID(required=True)
-    room_id = graphene.ID(required=True)
-    user_id = graphene.ID(required=True)
-    body = graphene.String(required=True)
-    reason = graphene.String(required=True)
-
-
-class CreatePostResponse(graphene.ObjectType):
-    success = graphene.Boolean(required=True)
-    request_id = graphene.ID(required=True)
+PostError = required_scalars(
+    "PostError",
+    graphene.ObjectType,
+    request_id=graphene.ID,
+    room_id=graphene.ID,
+    user_id=graphene.ID,
+    body=graphene.String,
+    reason=graphene.String,
+)
+CreatePostResponse = required_scalars(
+    "CreatePostResponse", graphene.ObjectType, success=graphene.Boolean, request_id=graphene.ID
+)
 
 
 class PostsInput(graphene.InputObjectType):
@@ -144,36 +145,29 @@ class CreatePostInput(graphene.InputObjectType):
     client_id = graphene.String()
 
 
-class EditPostInput(graphene.InputObjectType):
-    post_id = graphene.ID(required=True)
-    body = graphene.String(required=True)
+EditPostInput = required_scalars("EditPostInput", graphene.InputObjectType, post_id=graphene.ID, body=graphene.String)
+DeletePostInput = required_scalars("DeletePostInput", graphene.InputObjectType, post_id=graphene.ID)
+DeletePostResponse = required_scalars("DeletePostResponse", graphene.ObjectType, success=graphene.Boolean)
 
 
-class DeletePostInput(graphene.InputObjectType):
-    post_id = graphene.ID(required=True)
-
-
-class DeletePostResponse(graphene.ObjectType):
-    success = graphene.Boolean(required=True)
-
-
-class RoomEventsInput(graphene.InputObjectType):
+def room_stream_input(name, kind, more):
+    """The input of a subscription to a room's `kind`s: the room, and `after`, where to resume
+    (`more`: the rest of the first sentence of its description, and any sentences after it)."""
     room_id = graphene.ID(required=True)
     after = graphene.Int(
         description=(
-            "Resume: every event of the room with a greater seq, once and in order, then the live "
-            "ones (as for postCreated). Without it: live events only."
+            f"Resume: every {kind} of the room with a greater seq, once and in order, then the live "
+            f"ones{more} Without it: live {kind}s only."
         )
     )
+    return type(name, (graphene.InputObjectType,), {"room_id": room_id, "after": after})
 
 
-class PostCreatedInput(graphene.InputObjectType):
-    room_id = graphene.ID(required=True)
-    after = graphene.Int(
-        description=(
-            "Resume: every post of the room with a greater seq, once and in order, then the live "
-            "ones. Read the history, then subscribe with `after` = the newest seq read, and no post "
-            f"can slip between the two. More than STREAM_RESUME_MAX ({settings.STREAM_RESUME_MAX:,}) missed: the error "
-            "TOO_FAR_BEHIND, and the client reloads the history. Without it: live posts only."
-        )
-    )
+RoomEventsInput = room_stream_input("RoomEventsInput", "event", " (as for postCreated).")
+PostCreatedInput = room_stream_input(
+    "PostCreatedInput",
+    "post",
+    ". Read the history, then subscribe with `after` = the newest seq read, and no post can slip "
+    f"between the two. More than STREAM_RESUME_MAX ({settings.STREAM_RESUME_MAX:,}) missed: the error "
+    "TOO_FAR_BEHIND, and the client reloads the history.",
+)
