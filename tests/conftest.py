@@ -1,4 +1,5 @@
-"""Shared fixtures: the fake Stooq, a RabbitMQ vhost per run, and the started stack."""
+"""Shared fixtures: the fake Stooq, a RabbitMQ vhost per run, the started stack, one embedded
+`web` per module, and `gql` (GraphQL through Django's test client)."""
 import os
 import subprocess
 import sys
@@ -8,8 +9,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
+from tests.clients import InProcess
 from tests.fake_stooq import FakeStooq
-from tests.stack import ROOT, Web, Worker
+from tests.stack import ROOT, Web, Worker, embedded_env, running
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -145,12 +147,8 @@ def full_stack(stack_env, amqp_url):
 @pytest.fixture(scope="module")
 def embedded_web(stack_env):
     """One embedded `web` process (no broker: tasks and fan-out in it) for a test module."""
-    process = Web({k: v for k, v in stack_env.items() if k != "AMQP_URL"}, label="embedded")
-    process.start()
-    try:
-        yield process.wait_ready()
-    finally:
-        process.stop()
+    with running(Web(embedded_env(stack_env), label="embedded")) as process:
+        yield process
 
 
 @pytest.fixture
@@ -159,6 +157,14 @@ def general(db):
     from rooms.models import Room
 
     return Room.objects.get_or_create(id="general", defaults={"name": "General"})[0]
+
+
+@pytest.fixture
+def gql(db, general):
+    """GraphQL over HTTP through Django's test client (a client of its own: no session)."""
+    from django.test import Client
+
+    return InProcess(Client())
 
 
 __all__ = ["ROOT"]

@@ -2,7 +2,7 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests.graphql_client import PASSWORD, SIGN_UP, InProcess, error_code, sign_up
+from tests.clients import PASSWORD, SIGN_UP, InProcess, error_code, sign_up
 
 LOGIN = "mutation($input: AuthInput!) { login(input: $input) { accessToken refreshToken user { id username } } }"
 REFRESH = "mutation($input: RefreshInput!) { refreshToken(input: $input) { accessToken refreshToken user { username } } }"

@@ -8,7 +8,7 @@ from django.test import Client
 
 from posts.models import Post
 from rooms.models import Room
-from tests.graphql_client import CREATE_POST, POSTS, InProcess, error_code, sign_up
+from tests.clients import CREATE_POST, POSTS, InProcess, error_code, sign_up
 
 User = get_user_model()
 

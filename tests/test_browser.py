@@ -14,7 +14,7 @@ import pytest
 from accounts.services import issue_tokens, sign_up
 from rooms.services import create_room
 from tests.browser import CuttableLink, chromium
-from tests.graphql_client import CREATE_POST, PASSWORD, POSTS, OverHttp, new_username
+from tests.clients import CREATE_POST, PASSWORD, POSTS, OverHttp, new_username
 from tests.stack import ARTIFACTS, ROOT, Web, wait_until
 
 SCREENSHOTS = ARTIFACTS / "screenshots"

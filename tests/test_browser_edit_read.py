@@ -9,7 +9,7 @@ import pytest
 
 from accounts.services import sign_up
 from tests.browser import chromium
-from tests.graphql_client import PASSWORD, new_username
+from tests.clients import PASSWORD, new_username
 from tests.stack import ARTIFACTS, Web
 
 pytestmark = pytest.mark.browser

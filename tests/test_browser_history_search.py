@@ -10,7 +10,7 @@ import pytest
 from accounts.services import sign_up
 from rooms.services import create_room
 from tests.browser import chromium
-from tests.graphql_client import PASSWORD, new_username
+from tests.clients import PASSWORD, new_username
 from tests.helpers import add_post
 from tests.stack import Web, ready
 from tests.test_browser import connected, log_in, send, shot, shown_bodies, shown_post_ids, shown_seqs

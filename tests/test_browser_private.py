@@ -6,7 +6,7 @@ import pytest
 
 from accounts.services import sign_up
 from tests.browser import chromium
-from tests.graphql_client import PASSWORD, new_username
+from tests.clients import PASSWORD, new_username
 from tests.stack import Web, ready
 from tests.test_browser import connected, new_page, send, shot
 

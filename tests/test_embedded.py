@@ -23,7 +23,7 @@ from chatsite.settings import database_from_url
 from posts import embedded
 from posts.room_tokens import issue_room_token
 from tests.fake_stooq import HEADER, SLOW, FakeStooq
-from tests.graphql_client import CREATE_POST, POSTS, OverHttp, sign_up
+from tests.clients import CREATE_POST, POSTS, OverHttp, sign_up
 from tests.stack import ARTIFACTS, ROOT, Web, ready, wait_until
 
 started_processes = pytest.mark.usefixtures("transactional_db", "general")

@@ -58,7 +58,7 @@ from websockets.sync.client import connect
 from chatsite.schema import schema as chat_schema
 from posts.models import Post, PostRequest
 from rooms.models import Room
-from tests.graphql_client import CREATE_POST, PASSWORD, OverHttp
+from tests.clients import CREATE_POST, PASSWORD, OverHttp
 from tests.stack import Web, ready, wait_until
 
 # --- the contract ---

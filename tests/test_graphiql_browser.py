@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from tests.browser import chromium
-from tests.graphql_client import CREATE_POST, PASSWORD, OverHttp, new_username, sign_up
+from tests.clients import CREATE_POST, PASSWORD, OverHttp, new_username, sign_up
 from tests.stack import ARTIFACTS, Web
 
 SUBSCRIPTION = 'subscription { postCreated(input: {roomId: "general"}) { author body } }'

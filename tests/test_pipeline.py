@@ -13,7 +13,7 @@ from chatsite.celery import app as chat_app
 from posts.models import Post, PostRequest
 from posts.public_ids import public_post_id
 from posts.room_tokens import issue_room_token
-from tests.graphql_client import CREATE_POST, OverHttp, error_code, sign_up
+from tests.clients import CREATE_POST, OverHttp, error_code, sign_up
 from tests.stack import Web, wait_until
 
 pytestmark = [pytest.mark.fullstack, pytest.mark.django_db(transaction=True)]

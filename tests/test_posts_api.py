@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from posts.models import Post, PostRequest
 from rooms.models import Room
 from tests.helpers import add_post
-from tests.graphql_client import CREATE_POST, POSTS, InProcess, error_code, sign_up
+from tests.clients import CREATE_POST, POSTS, InProcess, error_code, sign_up
 
 CREATE_ROOM = "mutation($input: CreateRoomInput!) { createRoom(input: $input) { id name createdAt } }"
 ROOMS = "{ rooms { id name } }"

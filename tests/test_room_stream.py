@@ -23,7 +23,7 @@ from websockets.sync.client import connect
 from posts.models import Post
 from posts.public_ids import post_pk
 from rooms.models import Room
-from tests.graphql_client import CREATE_POST, POSTS, new_username
+from tests.clients import CREATE_POST, POSTS, new_username
 from tests.stack import wait_until
 
 pytestmark = [pytest.mark.fullstack, pytest.mark.django_db(transaction=True)]

@@ -9,7 +9,7 @@ from asgiref.testing import ApplicationCommunicator
 from chatsite.asgi import application
 from chatsite import graphql_ws
 from posts import events
-from tests.graphql_client import InProcess, sign_up
+from tests.clients import InProcess, sign_up
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

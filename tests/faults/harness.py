@@ -20,7 +20,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from posts.models import Post
 from posts.public_ids import post_pk
-from tests.graphql_client import CREATE_POST
+from tests.clients import CREATE_POST
 from tests.stack import wait_until
 
 RESUME = "subscription($input: PostCreatedInput!) { postCreated(input: $input) { id seq author body } }"

@@ -18,7 +18,7 @@ from websockets.sync.client import connect
 from posts.models import Post, PostRequest
 from tests.faults.conftest import make_room, make_users
 from tests.faults.harness import POST_ERROR, Reader, Traffic, graphql, reckon
-from tests.graphql_client import CREATE_POST
+from tests.clients import CREATE_POST
 from tests.stack import wait_until
 
 pytestmark = [pytest.mark.fullstack, pytest.mark.django_db(transaction=True)]

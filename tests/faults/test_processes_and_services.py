@@ -11,7 +11,7 @@ from posts.models import Post
 from tests.fake_stooq import HEADER, FakeStooq
 from tests.faults.conftest import make_room, make_users
 from tests.faults.harness import Reader, Traffic, graphql, reckon
-from tests.graphql_client import CREATE_POST
+from tests.clients import CREATE_POST
 from tests.stack import wait_until
 
 pytestmark = [pytest.mark.fullstack, pytest.mark.django_db(transaction=True)]
