@@ -1,6 +1,7 @@
 """Start the Procfile's processes for a test (and for bench/), as a deployment would, and end
 them: each line run by `bash -c "exec <line>"` in a session of its own, waited for by asking
 (an HTTP answer, a Celery ping), never by sleeping."""
+import asyncio
 import os
 import re
 import signal
@@ -39,6 +40,17 @@ def wait_until(predicate, timeout, what):
         if result:
             return result
         time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+async def await_until(predicate, timeout, what):
+    """`wait_until` for a test running an event loop: `predicate` is a coroutine function."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await predicate()
+        if result:
+            return result
+        await asyncio.sleep(0.05)
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
