@@ -10,7 +10,9 @@ from rest_framework_simplejwt.tokens import AccessToken
 
 from posts.mentions import record_mentions
 from posts.models import Post, PostChange, PostRequest
+from posts import services as pipeline_stages  # noqa: F401 (request_post and each stage's service function)
 from posts.public_ids import public_post_id  # noqa: F401 (the tests name posts as clients do)
+from posts.room_tokens import issue_room_token  # noqa: F401 (what the route stage signs for the bot)
 from rooms.models import Room
 from tests.clients import CREATE_POST, POSTS, data, new_username
 from tests.stack import wait_until
