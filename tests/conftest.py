@@ -122,6 +122,14 @@ class Stack:
         self.processes.append(process.start())
         return process
 
+    def start_procfile(self):
+        """Two `web`, one `worker`, one `bot`, started as the Procfile starts them; ready."""
+        self.web1, self.web2 = self.web(label="web1"), self.web(label="web2")
+        self.posts_worker, self.bot = self.worker("worker"), self.worker("bot")
+        for process in self.processes:
+            process.wait_ready()
+        return self
+
     def logs(self):
         return "\n".join(p.log() for p in self.processes)
 
@@ -135,11 +143,7 @@ def full_stack(stack_env, amqp_url):
     """Two `web`, one `worker`, one `bot`, started as the Procfile starts them."""
     stack = Stack(stack_env, amqp_url)
     try:
-        stack.web1, stack.web2 = stack.web(label="web1"), stack.web(label="web2")
-        stack.posts_worker, stack.bot = stack.worker("worker"), stack.worker("bot")
-        for process in stack.processes:
-            process.wait_ready()
-        yield stack
+        yield stack.start_procfile()
     finally:
         stack.stop()
 
@@ -148,6 +152,13 @@ def full_stack(stack_env, amqp_url):
 def embedded_web(stack_env):
     """One embedded `web` process (no broker: tasks and fan-out in it) for a test module."""
     with running(Web(embedded_env(stack_env), label="embedded")) as process:
+        yield process
+
+
+@pytest.fixture
+def web_of_its_own(transactional_db, stack_env):
+    """An embedded `web` process for one test (a browser test's pages and sockets end with it)."""
+    with running(Web(embedded_env(stack_env), label="web")) as process:
         yield process
 
 

@@ -4,6 +4,7 @@ tests/clients.py, not in each suite, so a move in the application is followed in
 import itertools
 import uuid
 
+import pytest
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework_simplejwt.tokens import AccessToken
@@ -48,6 +49,12 @@ def add_posts(room, count, body, author="someone"):
         room.save(update_fields=["last_seq"])
         record_mentions(posts)
     return posts
+
+
+def on_the_full_stack(test):
+    """Marks a test of the started full stack (skipped without AMQP_URL), on committed rows
+    (the started processes see them)."""
+    return pytest.mark.fullstack(pytest.mark.django_db(transaction=True)(test))
 
 
 def user_with_token(prefix="user", *, username=None, staff=False, password=None):
@@ -117,3 +124,8 @@ def history(gql, token, room="general", **cursor):
 def post_table_sizes():
     """How many rows the post tables hold (posts, changes, requests)."""
     return [model.objects.count() for model in (Post, PostChange, PostRequest)]
+
+
+def stored_sequence(room_id):
+    """(position, row id) of the room's stored posts, in order."""
+    return list(Post.objects.filter(room_id=room_id).order_by("seq").values_list("seq", "id"))

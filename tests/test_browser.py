@@ -255,12 +255,23 @@ def run_scenario(site, browser, web, room, bea, carl_token, ann_name, room_path)
         expect(ann.locator("#posts li.post-error")).to_have_count(1)
         shot(ann, "caught-up", site.mode)
 
-        for page in (ann, bob):
-            assert page.dialogs == [], page.dialogs
-            assert page.problems == [], page.problems
+        assert_no_problems(ann, bob)
     finally:
         for page in (ann, bob):
             page.context.close()
+
+
+def room_with_ann_and_bea(site, prefix, name):
+    """A room of this mode's own, and Ann and Bea (with passwords, to log in) to read it."""
+    room = create_room(room_id=f"{prefix}-{site.mode.replace('_', '-')}", name=name)
+    return room, *(sign_up(username=new_username(who), password=PASSWORD) for who in ("ann", "bea"))
+
+
+def assert_no_problems(*pages):
+    """No dialog, page error, console error or failed request on any of the pages."""
+    for page in pages:
+        assert page.dialogs == [], page.dialogs
+        assert page.problems == [], page.problems
 
 
 def log_in(browser, base_url, user, room_path, viewport):
@@ -276,9 +287,7 @@ def log_in(browser, base_url, user, room_path, viewport):
 def test_posts_missed_while_offline_appear_once_in_order_on_reconnect(site):
     from playwright.sync_api import expect
 
-    room = create_room(room_id=f"night-{site.mode.replace('_', '-')}", name="Night shift")
-    ann_user = sign_up(username=new_username("ann"), password=PASSWORD)
-    bea_user = sign_up(username=new_username("bea"), password=PASSWORD)
+    room, ann_user, bea_user = room_with_ann_and_bea(site, "night", "Night shift")
     web = site.start_web(label="offline-web")
     room_path = f"/rooms/{room.pk}/"
     before = "Evening, all"
@@ -326,9 +335,7 @@ def test_posts_missed_while_offline_appear_once_in_order_on_reconnect(site):
             assert seqs == shown_seqs(ann), "positions differ between readers"
             shot(bea, "caught-up-after-offline", site.mode)
 
-            for page in (ann, bea):
-                assert page.dialogs == [], page.dialogs
-                assert page.problems == [], page.problems
+            assert_no_problems(ann, bea)
         finally:
             for page in (ann, bea):
                 if page is not None:
@@ -341,9 +348,7 @@ def test_too_far_behind_reloads_the_newest_history_and_goes_on_live(site):
     with TOO_FAR_BEHIND, and the page shows the newest history instead, then live posts."""
     from playwright.sync_api import expect
 
-    room = create_room(room_id=f"away-{site.mode.replace('_', '-')}", name="Long weekend")
-    ann_user = sign_up(username=new_username("ann"), password=PASSWORD)
-    bea_user = sign_up(username=new_username("bea"), password=PASSWORD)
+    room, ann_user, bea_user = room_with_ann_and_bea(site, "away", "Long weekend")
     site.env = {**site.env, "STREAM_RESUME_MAX": "2"}
     web = site.start_web(label="far-behind-web")
     room_path = f"/rooms/{room.pk}/"
@@ -378,9 +383,7 @@ def test_too_far_behind_reloads_the_newest_history_and_goes_on_live(site):
             send(bea, "Morning")  # the page is still usable for sending
             expect(post_locator(ann, "Morning")).to_have_count(1)
 
-            for page in (ann, bea):
-                assert page.dialogs == [], page.dialogs
-                assert page.problems == [], page.problems
+            assert_no_problems(ann, bea)
         finally:
             for page in (ann, bea):
                 page.context.close()

@@ -10,7 +10,9 @@ from django.utils import timezone
 
 from posts.models import Post, PostChange, PostRequest
 from tests.clients import OverHttp, Socket, error_code
-from tests.helpers import add_post, create_post, post_now, posted, public_post_id, stored_post, user_with_token
+from tests.helpers import (
+    add_post, create_post, on_the_full_stack, post_now, posted, public_post_id, stored_post, user_with_token,
+)
 
 EDIT = "mutation($input: EditPostInput!) { editPost(input: $input) { id body editedAt deleted } }"
 DELETE = "mutation($input: DeletePostInput!) { deletePost(input: $input) { success } }"
@@ -112,12 +114,10 @@ def test_edits_and_deletions_are_rate_limited(gql, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_every_reader_sees_edits_and_deletions_live_and_on_resume_in_the_rooms_order(embedded_web, general):
-    web = embedded_web
     _, alice = user_with_token("editor")
     _, bob = user_with_token("editor")
-    api = OverHttp(web.url)
-    with Socket(web.ws_url) as reader:
-        reader.init(bob)
+    api = OverHttp(embedded_web.url)
+    with Socket(embedded_web.ws_url).init(bob) as reader:
         live = reader.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": 0}})
         first = create_post(api, alice, "frist")
         created = reader.events(live, 1)[0]
@@ -133,8 +133,7 @@ def test_every_reader_sees_edits_and_deletions_live_and_on_resume_in_the_rooms_o
         assert seqs == sorted(seqs) and len(set(seqs)) == 4, seqs
         assert first["data"]["createPost"]["success"]
 
-    with Socket(web.ws_url) as late:
-        late.init(bob)
+    with Socket(embedded_web.ws_url).init(bob) as late:
         # Replay shows the room as it is now: a deleted post's replay is its deletion only,
         # neither its creation (no body anywhere) nor its edits, from wherever one resumes.
         resumed = late.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": created["seq"]}})
@@ -152,15 +151,13 @@ def test_every_reader_sees_edits_and_deletions_live_and_on_resume_in_the_rooms_o
         assert "frist" not in json.dumps(replay)
 
 
-@pytest.mark.fullstack
-@pytest.mark.django_db(transaction=True)
+@on_the_full_stack
 def test_an_edit_on_one_web_process_reaches_a_reader_on_another(full_stack, general):
     _, alice = user_with_token("editor")
     _, bob = user_with_token("editor")
     web1 = OverHttp(full_stack.web1.url)
     stored = stored_post(posted(web1, alice, "before"))
-    with Socket(full_stack.web2.ws_url) as reader:
-        reader.init(bob)
+    with Socket(full_stack.web2.ws_url).init(bob) as reader:
         live = reader.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": stored.seq}})
         assert "errors" not in web1(EDIT, {"input": {"postId": public_post_id(stored.pk), "body": "after"}}, token=alice)
         event = reader.events(live, 1)[0]

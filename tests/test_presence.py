@@ -4,7 +4,7 @@ grace changes nothing; each change is one frame per subscriber, with the whole l
 import pytest
 
 from tests.clients import Socket
-from tests.helpers import named_user
+from tests.helpers import named_user, on_the_full_stack
 from tests.stack import Web, embedded_env, running, wait_until
 
 ROOM_EVENTS = "subscription($input: RoomEventsInput!) { roomEvents(input: $input) { seq } }"
@@ -46,8 +46,7 @@ def test_readers_come_and_go_and_a_quick_reconnect_changes_nothing(web, general)
         assert names(watcher, watching, timeout=5)[0] == []
 
 
-@pytest.mark.fullstack
-@pytest.mark.django_db(transaction=True)
+@on_the_full_stack
 def test_presence_holds_across_two_web_processes(full_stack, general):
     ann, ann_token = named_user("here")
     _, bea_token = named_user("here")
@@ -99,7 +98,6 @@ def test_tabs_closed_at_once_leave_nobody_behind(web, general):
     tabs_closed_at_once_leave_nobody_behind(web, web)
 
 
-@pytest.mark.fullstack
-@pytest.mark.django_db(transaction=True)
+@on_the_full_stack
 def test_tabs_closed_at_once_on_one_process_leave_nobody_behind_on_another(full_stack, general):
     tabs_closed_at_once_leave_nobody_behind(full_stack.web1, full_stack.web2)

@@ -365,7 +365,6 @@ def subscription_refusal(socket, query, room_id, after):
 
 @pytest.mark.django_db(transaction=True)
 def test_subscriptions_to_a_private_room_are_members_only(embedded_web, general):
-    web = embedded_web
 
     alice, a = user_with_token("priv")
     bob, b = user_with_token("priv")
@@ -373,29 +372,27 @@ def test_subscriptions_to_a_private_room_are_members_only(embedded_web, general)
     _, staff = user_with_token("priv", staff=True)
     create_room(room_id=SECRET, name="Hideout", user=alice, is_private=True)
     add_room_member(user=alice, room_id=SECRET, username=bob.username)
-    api = OverHttp(web.url)
+    api = OverHttp(embedded_web.url)
     posted(api, a, "first", SECRET)
-    wait_memberships(web, staff, 0)
+    wait_memberships(embedded_web, staff, 0)
 
-    with Socket(web.ws_url) as outsider:
-        outsider.init(c)
+    with Socket(embedded_web.ws_url).init(c) as outsider:
         for query in (POST_CREATED, ROOM_EVENTS):
             for after in (None, 0, 1):
                 hidden = subscription_refusal(outsider, query, SECRET, after)
                 missing = subscription_refusal(outsider, query, MISSING, after)
                 assert [e["extensions"]["code"] for e in hidden["payload"]] == ["NOT_FOUND"], hidden
                 assert json.dumps(hidden).replace(SECRET, "<room>") == json.dumps(missing).replace(MISSING, "<room>")
-    wait_memberships(web, staff, 0)
+    wait_memberships(embedded_web, staff, 0)
 
-    with Socket(web.ws_url) as member:
-        member.init(b)
+    with Socket(embedded_web.ws_url).init(b) as member:
         replay_posts = member.subscribe(POST_CREATED, {"input": {"roomId": SECRET, "after": 0}})
         assert member.next_payload(replay_posts)["postCreated"]["body"] == "first"
         replay_events = member.subscribe(ROOM_EVENTS, {"input": {"roomId": SECRET, "after": 0}})
         assert member.next_payload(replay_events)["roomEvents"]["post"]["body"] == "first"
         live_posts = member.subscribe(POST_CREATED, {"input": {"roomId": SECRET}})
         live_events = member.subscribe(ROOM_EVENTS, {"input": {"roomId": SECRET}})
-        wait_memberships(web, staff, 5)  # bob's own group, and four subscriptions to the room
+        wait_memberships(embedded_web, staff, 5)  # bob's own group, and four subscriptions to the room
         posted(api, b, "second", SECRET)
         got = {}
         for _ in range(4):

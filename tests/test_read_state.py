@@ -110,13 +110,11 @@ def test_mark_read_refuses_what_is_not_a_position(gql):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_users_other_sessions_hear_of_a_read_and_post_errors_stay_apart(embedded_web, general):
-    web = embedded_web
     _, ann = user_with_token("reader")
     _, bob = user_with_token("reader")
-    api = OverHttp(web.url)
+    api = OverHttp(embedded_web.url)
     posted(api, ann, "read me")
-    with Socket(web.ws_url) as other_tab:
-        other_tab.init(bob)
+    with Socket(embedded_web.ws_url).init(bob) as other_tab:
         reads = other_tab.subscribe(READ_STATE)
         errors = other_tab.subscribe(POST_ERROR)
         attempts = iter(range(10))

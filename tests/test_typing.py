@@ -3,7 +3,7 @@ the room, through a real server and WebSocket."""
 import pytest
 
 from tests.clients import OverHttp, Socket, data, error_code, until_heard
-from tests.helpers import make_room, post_table_sizes, user_with_token
+from tests.helpers import make_room, on_the_full_stack, post_table_sizes, user_with_token
 
 SEND = "mutation($input: RoomInput!) { sendTyping(input: $input) { sent } }"
 TYPING = "subscription($input: RoomInput!) { typing(input: $input) { roomId userId username expiresInSeconds } }"
@@ -27,13 +27,11 @@ def typing_until_heard(api, token, socket, op_id):
 
 @pytest.mark.django_db(transaction=True)
 def test_others_see_who_is_typing_once_per_interval_and_nothing_is_stored(embedded_web, general):
-    web = embedded_web
-    ann_user, ann = user_with_token("typist")
-    _, bea = user_with_token("typist")
+    (ann_user, ann), (_, bea) = user_with_token("typist"), user_with_token("typist")
     make_room("elsewhere")
-    api = OverHttp(web.url)
+    api = OverHttp(embedded_web.url)
     tables_before = post_table_sizes()
-    with Socket(web.ws_url) as bea_socket, Socket(web.ws_url) as ann_socket:
+    with Socket(embedded_web.ws_url) as bea_socket, Socket(embedded_web.ws_url) as ann_socket:
         bea_socket.init(bea)
         ann_socket.init(ann)
         watching = bea_socket.subscribe(TYPING, GENERAL)
@@ -58,28 +56,22 @@ def test_typing_in_a_room_you_cant_post_in_is_refused(embedded_web, general):
     assert error_code(api(SEND, GENERAL)) == "UNAUTHENTICATED"
 
 
-@pytest.mark.fullstack
-@pytest.mark.django_db(transaction=True)
+@on_the_full_stack
 def test_typing_on_one_web_process_reaches_a_reader_on_another(full_stack, general):
-    ann_user, ann = user_with_token("typist")
-    _, bea = user_with_token("typist")
-    with Socket(full_stack.web2.ws_url) as bea_socket:
-        bea_socket.init(bea)
+    (ann_user, ann), (_, bea) = user_with_token("typist"), user_with_token("typist")
+    with Socket(full_stack.web2.ws_url).init(bea) as bea_socket:
         watching = bea_socket.subscribe(TYPING, GENERAL)
         seen = typing_until_heard(OverHttp(full_stack.web1.url), ann, bea_socket, watching)
     assert seen["username"] == ann_user.username
 
 
-@pytest.mark.fullstack
-@pytest.mark.django_db(transaction=True)
+@on_the_full_stack
 def test_typing_is_announced_once_per_interval_across_web_processes(full_stack, general):
     """Ann's sendTyping through one web process, then through another within the interval:
     her readers get one frame, and the second call answers `sent: false`."""
-    ann_user, ann = user_with_token("typist")
-    _, bea = user_with_token("typist")
+    (ann_user, ann), (_, bea) = user_with_token("typist"), user_with_token("typist")
     web1, web2 = OverHttp(full_stack.web1.url), OverHttp(full_stack.web2.url)
-    with Socket(full_stack.web1.ws_url) as bea_socket:
-        bea_socket.init(bea)
+    with Socket(full_stack.web1.ws_url).init(bea) as bea_socket:
         watching = bea_socket.subscribe(TYPING, GENERAL)
         seen = typing_until_heard(web1, ann, bea_socket, watching)
         assert seen["username"] == ann_user.username

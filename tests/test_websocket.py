@@ -85,8 +85,7 @@ def test_no_connection_init_within_3_seconds_closes_4408(quiet_web):
 
 
 def test_ping_gets_pong(quiet_web, alice):
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url).init(alice[0]) as socket:
         socket.send({"type": "ping"})
         assert socket.recv() == {"type": "pong"}
 
@@ -105,8 +104,7 @@ def test_browser_origin_from_another_port_of_an_allowed_host_is_refused(quiet_we
 
 
 def test_browser_origin_of_the_site_is_accepted(quiet_web, alice):
-    with Socket(quiet_web.ws_url, origin=f"http://127.0.0.1:{quiet_web.port}") as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url, origin=f"http://127.0.0.1:{quiet_web.port}").init(alice[0]) as socket:
         assert socket.query(WHO_AM_I) == {"user": {"id": alice[1], "username": alice[2]}}
 
 
@@ -128,15 +126,13 @@ def test_session_cookie_authenticates_with_an_empty_connection_init(quiet_web):
     assert logged_in.status_code == 200 and "sessionid" in browser.cookies, logged_in.text[:500]
     cookie = f"sessionid={browser.cookies['sessionid']}"
 
-    with Socket(quiet_web.ws_url, additional_headers={"Cookie": cookie}) as socket:
-        socket.init(payload={})
+    with Socket(quiet_web.ws_url, additional_headers={"Cookie": cookie}).init(payload={}) as socket:
         assert socket.query(WHO_AM_I) == {"user": {"id": str(staff.pk), "username": staff.username}}
 
 
 def test_deactivated_user_cannot_subscribe_or_connect(quiet_web, alice):
     token, user_id, _ = alice
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         assert socket.query(WHO_AM_I)["user"]["id"] == user_id
 
         get_user_model().objects.filter(pk=user_id).update(is_active=False)
@@ -154,8 +150,7 @@ def test_deactivated_user_cannot_subscribe_or_connect(quiet_web, alice):
 
 
 def test_duplicate_subscription_id_closes_4409(quiet_web, alice):
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url).init(alice[0]) as socket:
         socket.subscribe_posts("general", op_id="same")
         socket.subscribe_posts("general", op_id="same")
         assert socket.close_code() == 4409
@@ -163,8 +158,7 @@ def test_duplicate_subscription_id_closes_4409(quiet_web, alice):
 
 def test_invalid_query_gets_an_error_and_the_connection_stays_usable(quiet_web, alice, staff_token):
     token = alice[0]
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         bad = socket.subscribe("subscription { postCreated(input: {roomId: \"general\"}) { id nonsense } }")
         message = socket.recv()
         assert message["type"] == "error" and message["id"] == bad, message
@@ -182,8 +176,7 @@ def test_a_subscription_that_asks_too_much_is_refused_and_the_connection_stays_u
     such subscriber. Refused before it runs; nothing joins a group for it."""
     token = alice[0]
     aliases = " ".join(f"b{n}: body" for n in range(4000))
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         greedy = socket.subscribe(f'subscription {{ postCreated(input: {{roomId: "general"}}) {{ {aliases} }} }}')
         message = socket.recv()
         assert message["type"] == "error" and message["id"] == greedy, message
@@ -216,8 +209,7 @@ def test_hostile_frames_close_with_the_contracts_code_and_leave_nothing_behind(q
 
 def test_one_connection_holds_at_most_50_operations_and_one_user_20_connections(quiet_web, alice, staff_token):
     token = alice[0]
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         for n in range(50):
             socket.subscribe(POST_ERROR, op_id=f"held{n}")
         refused = socket.subscribe(POST_ERROR, op_id="one-too-many")
@@ -245,16 +237,14 @@ def test_an_answer_over_64_kb_reaches_the_client_the_limit_is_on_what_clients_se
 
     for n in range(50):
         add_post("general", f"{n:02d}" + "x" * 1998)
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url).init(alice[0]) as socket:
         query = 'query { posts(input: {roomId: "general"}) { seq body } }'
         posts = socket.query(query)["posts"]
     assert len(posts) == 50 and all(len(p["body"]) == 2000 for p in posts)
 
 
 def test_frame_over_64_kb_closes_4400(quiet_web, alice):
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url).init(alice[0]) as socket:
         # Control: a frame of exactly 64 KB is still read.
         head, tail = '{"type":"ping","payload":{"pad":"', '"}}'
         socket.ws.send(head + "x" * (FRAME_LIMIT - len(head) - len(tail)) + tail)
@@ -267,8 +257,7 @@ def test_frame_over_64_kb_closes_4400(quiet_web, alice):
 def test_frame_over_the_servers_own_limit_also_closes_4400(quiet_web, alice, size):
     """The server (uvicorn, --ws-max-size) refuses messages over its own limit before the
     consumer sees them; the contract's code must hold there too."""
-    with Socket(quiet_web.ws_url, max_size=None) as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url, max_size=None).init(alice[0]) as socket:
         try:
             socket.ws.send('{"type":"ping","payload":"' + "x" * size + '"}')
         except ConnectionClosed:
@@ -278,8 +267,7 @@ def test_frame_over_the_servers_own_limit_also_closes_4400(quiet_web, alice, siz
 
 def test_complete_stops_delivery_but_another_subscription_still_receives(quiet_web, alice, staff_token):
     token = alice[0]
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         stopped = socket.subscribe_posts("general")
         kept = socket.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 3)  # user.<id>, and each subscription
@@ -296,8 +284,7 @@ def test_complete_stops_delivery_but_another_subscription_still_receives(quiet_w
 def test_several_subscriptions_on_one_connection(quiet_web, alice, staff_token):
     token = alice[0]
     make_room("kitchen")
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         general_1, general_2 = socket.subscribe_posts("general"), socket.subscribe_posts("general")
         kitchen = socket.subscribe_posts("kitchen")
         errors = socket.subscribe(POST_ERROR)
@@ -319,8 +306,7 @@ def test_several_subscriptions_on_one_connection(quiet_web, alice, staff_token):
 def test_post_created_for_one_room_does_not_receive_another_rooms_posts(quiet_web, alice, staff_token):
     token = alice[0]
     make_room("elsewhere")
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         op_id = socket.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 2)
         posted(OverHttp(quiet_web.url), token, "not for general", "elsewhere")
@@ -333,8 +319,7 @@ def test_post_created_for_one_room_does_not_receive_another_rooms_posts(quiet_we
 
 def test_post_created_delivers_the_post_as_stored(quiet_web, alice, staff_token):
     token, user_id, username = alice
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         op_id = socket.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 2)
         posted(OverHttp(quiet_web.url), token, "as stored")
@@ -568,8 +553,7 @@ def test_a_moderator_deactivating_a_user_closes_their_open_connections(quiet_web
               "next": "/admin/"},
         timeout=10,
     )
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         socket.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 2)
 

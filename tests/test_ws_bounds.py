@@ -30,8 +30,7 @@ def test_refused_documents_leave_nothing_behind(embedded_web):
     """300 distinct ~8 KB documents refused at the token limit: the process keeps none of
     them (a cached syntax error held the parser's state, ~0.7 MB each: ~200 MB)."""
     _, token = user_with_token("docs")
-    with Socket(embedded_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(embedded_web.ws_url).init(token) as socket:
         socket.subscribe("query { user { id } }", op_id="warm")
         socket.recv()
         socket.recv()
@@ -53,8 +52,7 @@ def test_a_document_refused_for_its_cost_is_not_validated_further(embedded_web):
     though the document also asks for a field that doesn't exist."""
     _, token = user_with_token("cost")
     document = "query { " + " ".join(f"a{i}: __typename" for i in range(660)) + " nosuchfield }"
-    with Socket(embedded_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(embedded_web.ws_url).init(token) as socket:
         errors = error_of(socket, socket.subscribe(document))
     assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"]
     assert "too much at once" in errors[0]["message"]
