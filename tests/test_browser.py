@@ -13,14 +13,15 @@ import pytest
 
 from accounts.services import issue_tokens, sign_up
 from rooms.services import create_room
-from tests.browser import CuttableLink, chromium
+from tests.browser import (
+    CuttableLink, chromium, connected, log_in, new_page, post_locator, send, shot, shown_bodies, shown_post_ids,
+    shown_seqs,
+)
 from tests.clients import CREATE_POST, PASSWORD, POSTS, OverHttp, new_username
-from tests.stack import ARTIFACTS, ROOT, Web, wait_until
+from tests.stack import ROOT, Web, embedded_env, wait_until
 
-SCREENSHOTS = ARTIFACTS / "screenshots"
 XSS = "<img src=x onerror=alert(1)>"
 QUOTE = "AAPL.US quote is $93.42 per share"
-WAIT_MS = 15_000
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +50,7 @@ class Site:
 )
 def site(request, transactional_db, stack_env):
     if request.param == "embedded":
-        site = Site("embedded", {k: v for k, v in stack_env.items() if k != "AMQP_URL"})
+        site = Site("embedded", embedded_env(stack_env))
     else:
         stack = request.getfixturevalue("full_stack")
         site = Site("full_stack", stack.env, other_url=stack.web2.url)
@@ -60,53 +61,6 @@ def site(request, transactional_db, stack_env):
         yield site
     finally:
         site.stop()
-
-
-def new_page(browser, base_url, viewport):
-    context = browser.new_context(base_url=base_url, viewport=viewport)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.dialogs, page.problems = [], []
-
-    def on_dialog(dialog):
-        page.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda message: message.type == "error"
-        and "Content Security Policy" in message.text
-        and page.problems.append(f"CSP: {message.text}"),
-    )
-    return page
-
-
-def connected(page):
-    page.wait_for_selector("#connection[data-state=connected]")
-
-
-def send(page, body):
-    page.fill("#post-body", body)
-    page.press("#post-body", "Enter")
-
-
-def post_locator(page, body):
-    return page.locator("#posts li.post .body", has_text=body)
-
-
-def shown_post_ids(page):
-    return page.eval_on_selector_all("#posts li.post", "items => items.map(item => item.dataset.postId)")
-
-
-def shown_seqs(page):
-    """Each shown post's position in the room (data-seq), in the order the list shows them."""
-    return page.eval_on_selector_all("#posts li.post", "items => items.map(item => Number(item.dataset.seq))")
-
-
-def shown_bodies(page):
-    return page.locator("#posts li.post .body").all_inner_texts()
 
 
 def record_resumes(page):
@@ -125,13 +79,6 @@ def record_resumes(page):
         socket.on("framesent", on_frame)
 
     page.on("websocket", on_socket)
-
-
-def shot(page, name, mode):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}-{mode}.png"
-    page.screenshot(path=str(path), full_page=False)
-    return path
 
 
 def test_two_people_chat_live_with_the_bot_and_survive_a_restart(site):
@@ -272,16 +219,6 @@ def assert_no_problems(*pages):
     for page in pages:
         assert page.dialogs == [], page.dialogs
         assert page.problems == [], page.problems
-
-
-def log_in(browser, base_url, user, room_path, viewport):
-    page = new_page(browser, base_url, viewport)
-    page.goto(f"/login/?next={room_path}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"**{room_path}")
-    return page
 
 
 def test_posts_missed_while_offline_appear_once_in_order_on_reconnect(site):

@@ -8,12 +8,11 @@ has read the room.
 import pytest
 
 from accounts.services import sign_up
-from tests.browser import chromium
+from tests.browser import WAIT_MS, chromium, send
 from tests.clients import PASSWORD, new_username
 from tests.stack import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-WAIT_MS = 15_000
 
 
 @pytest.fixture
@@ -36,11 +35,6 @@ def logged_in(browser, web, username, path):
     page.click("button[type=submit].primary")
     page.wait_for_url(f"**{path}")
     return page
-
-
-def send(page, body):
-    page.fill("#post-body", body)
-    page.press("#post-body", "Enter")
 
 
 def post(page, body):

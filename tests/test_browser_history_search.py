@@ -10,10 +10,9 @@ import pytest
 
 from accounts.services import sign_up
 from rooms.services import create_room
-from tests.browser import chromium
+from tests.browser import chromium, connected, log_in, send, shot, shown_bodies, shown_post_ids, shown_seqs
 from tests.clients import PASSWORD, new_username
 from tests.helpers import add_post
-from tests.test_browser import connected, log_in, send, shot, shown_bodies, shown_post_ids, shown_seqs
 
 pytestmark = pytest.mark.browser
 

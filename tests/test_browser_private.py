@@ -5,9 +5,8 @@ reaches it; A opens a direct message with B from B's name on a post.
 import pytest
 
 from accounts.services import sign_up
-from tests.browser import chromium
+from tests.browser import chromium, connected, new_page, send, shot
 from tests.clients import PASSWORD, new_username
-from tests.test_browser import connected, new_page, send, shot
 
 pytestmark = pytest.mark.browser
 

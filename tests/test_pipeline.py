@@ -285,5 +285,5 @@ def test_past_the_backlog_limit_createpost_is_unavailable_and_nothing_accepted_i
         full_stack.posts_worker = full_stack.worker("worker")
         full_stack.posts_worker.wait_ready()
     wait_until(lambda: Post.objects.count() == len(accepted), 30, "every accepted post")
-    time.sleep(1)
+    time.sleep(1)  # a redelivered duplicate would land now
     assert sorted(Post.objects.values_list("body", flat=True)) == sorted(f"queued {n}" for n in accepted)
