@@ -252,7 +252,7 @@ def test_an_unexpected_failure_in_execution_answers_internal_server_error_withou
 def test_a_database_that_cannot_answer_in_time_is_unavailable_not_a_500(client, general, monkeypatch):
     from django.db import OperationalError
 
-    from posts import services
+    from tests.helpers import pipeline_stages as services
     from tests.clients import CREATE_POST, InProcess, sign_up
 
     token, _, _ = sign_up(InProcess(client))

@@ -4,9 +4,9 @@ import uuid
 import pytest
 from django.contrib.auth import get_user_model
 
-from posts import services
 from posts.models import Post, PostRequest
 from rooms.models import Room
+from tests.helpers import pipeline_stages as services
 
 pytestmark = pytest.mark.django_db
 
