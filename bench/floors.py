@@ -23,7 +23,8 @@ from pathlib import Path
 from bench.clients import Receipts, close_all, marker_body, now_ns, open_all, parse_marker
 from bench.procfs import CpuMeter, rss_kib
 from bench.scenarios import percentiles_ms, per
-from bench.stack import LOOPBACK, Process, Web, Worker, free_port, http_get, wait_until, worker_command
+from bench.stack import LOOPBACK, web_command, worker_command
+from tests.stack import Process, Web, Worker, free_port, http_get, wait_until
 
 FLOOR_WARMUP_S = 1.0
 
@@ -88,7 +89,10 @@ class Floors:
         done_path.write_text("")
         env = {**self.env, "BENCH_FLOOR_QUEUE": queue, "BENCH_FLOOR_DONE_FILE": str(done_path)}
         command = worker_command("worker", app="bench.floor_celery", queue=queue, name_prefix="floor-")
-        worker = Worker("floor-worker", command, env, self.log_dir, self.stack.amqp_url, "floor-")
+        worker = Worker(
+            "worker", env, self.stack.amqp_url,
+            label="floor-worker", command=command, log_dir=self.log_dir, name_prefix="floor-",
+        )
         progress.note(f"floor (a): no-op 2-stage Celery chains: {command}")
         worker.start()
         try:
@@ -207,7 +211,10 @@ class Floors:
 
     async def channels_fanout(self):
         group = f"bench-floor-{self.run_id}"
-        web = Web("floor-channels", {**self.env, "BENCH_FLOOR_GROUP": group}, self.log_dir, app="bench.floor_asgi:application")
+        web = Web(
+            {**self.env, "BENCH_FLOOR_GROUP": group}, label="floor-channels",
+            command=web_command("bench.floor_asgi:application"), log_dir=self.log_dir,
+        )
         self.progress.note(f"floor (b): raw channels_rabbitmq fan-out: {web.command}")
         web.start()
         try:
@@ -229,7 +236,10 @@ class Floors:
 
     async def websockets_broadcast(self):
         port = free_port()
-        server = Process("floor-websockets", f"{sys.executable} -m bench.floor_ws --port {port}", self.env, self.log_dir)
+        server = Process(
+            "floor-websockets", self.env,
+            command=f"{sys.executable} -m bench.floor_ws --port {port}", log_dir=self.log_dir,
+        )
         self.progress.note("floor (c): bare websockets server, broadcast()")
         server.start()
         try:

@@ -13,6 +13,7 @@ same broker (bench/floors.py), and prints a table and, last, one JSON line
 (bench/report.py). Everything it creates is removed at the end, Ctrl-C included.
 """
 import argparse
+import ast
 import asyncio
 import os
 import resource
@@ -31,32 +32,40 @@ DEFAULT_AMQP = "amqp://guest:guest@127.0.0.1:5672"
 DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
+# The load's numbers: option, type, default, help.
+NUMBERS = """
+--duration                float  12    measured window of each load scenario, s
+--warmup                  float  2     load before each window starts, s
+--in-flight               int    32    throughput: createPost requests in flight (closed loop); also floor (a)
+--rooms                   int    1     throughput: rooms the posts are spread over
+--subscribers-throughput  int    10    throughput: subscribers
+--rate                    float  0     latency: posts/s (0: half the measured throughput)
+--subscribers             int    100   latency: subscribers, split across the web processes
+--fanout-subscribers      int    1000  fanout: subscribers; also floors (b), (c)
+--fanout-rate             float  4     fanout: posts/s; also floors (b), (c)
+--idle-connections        int    2000  idle: subscribed connections on one web process
+--idle-settle             float  3     idle: seconds connected before memory and idle CPU are read
+--body-size               int    64    characters in each post's body
+--max-connections         int    256   open loop: HTTP connections at most
+--connect-concurrency     int    50    WebSocket handshakes at once
+--connect-timeout         float  180   time allowed to open a scenario's connections, s
+--settle-timeout          float  30    time allowed to drain after a window, s
+"""
+
+
 def parse_args(argv=None):
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--scenarios", default="throughput,latency,fanout,idle", help="comma-separated subset")
-    p.add_argument("--duration", type=float, default=12, help="measured window of each load scenario, s")
-    p.add_argument("--warmup", type=float, default=2, help="load before each window starts, s")
     p.add_argument("--users", type=int, default=800,
                    help="posting users; each is paced to the app's post rate limit (10 in 5 s), so the "
                         "closed loop can reach ~users*2 posts/s")
-    p.add_argument("--in-flight", type=int, default=32, help="throughput: createPost requests in flight (closed loop); also floor (a)")
     p.add_argument("--closed-loop-on", choices=["answer", "receipt"], default="answer",
                    help="throughput: a poster sends its next post once createPost answered, or once a "
                         "subscriber received the post (the pipeline's sustainable pace, no backlog)")
-    p.add_argument("--rooms", type=int, default=1, help="throughput: rooms the posts are spread over")
-    p.add_argument("--subscribers-throughput", type=int, default=10, help="throughput: subscribers")
-    p.add_argument("--rate", type=float, default=0, help="latency: posts/s (0: half the measured throughput)")
-    p.add_argument("--subscribers", type=int, default=100, help="latency: subscribers, split across the web processes")
-    p.add_argument("--fanout-subscribers", type=int, default=1000, help="fanout: subscribers; also floors (b), (c)")
-    p.add_argument("--fanout-rate", type=float, default=4, help="fanout: posts/s; also floors (b), (c)")
-    p.add_argument("--idle-connections", type=int, default=2000, help="idle: subscribed connections on one web process")
-    p.add_argument("--idle-settle", type=float, default=3, help="idle: seconds connected before memory and idle CPU are read")
-    p.add_argument("--body-size", type=int, default=64, help="characters in each post's body")
-    p.add_argument("--max-connections", type=int, default=256, help="open loop: HTTP connections at most")
-    p.add_argument("--connect-concurrency", type=int, default=50, help="WebSocket handshakes at once")
-    p.add_argument("--connect-timeout", type=float, default=180, help="time allowed to open a scenario's connections, s")
-    p.add_argument("--settle-timeout", type=float, default=30, help="time allowed to drain after a window, s")
+    for line in NUMBERS.strip().splitlines():
+        option, kind, default, text = line.split(None, 3)
+        p.add_argument(option, type={"int": int, "float": float}[kind], default=ast.literal_eval(default), help=text)
     p.add_argument("--no-floor", action="store_true", help="skip the floors")
     p.add_argument("--floors", default="celery,channels,websockets", help="comma-separated subset of the floors")
     p.add_argument("--floor-duration", type=float, default=6, help="measured window of each floor, s")

@@ -1,10 +1,10 @@
 """The system under test: the Procfile's processes on a database and vhost of their own, or a
 stack someone else started, given by its URLs.
 
-Started as a deployment starts them (and as tests/stack.py does): each Procfile line run by
-`bash -c "exec <line>"` in a session of its own (so `$$` is the process's pid and its
-process group holds its children), waited for by asking (an HTTP answer, `celery inspect
-ping`), never by sleeping. Two edits to the lines, both said in the report: `web` binds
+Started by tests/stack.py's Process, Web and Worker, as a deployment starts them: each
+Procfile line run by `bash -c "exec <line>"` in a session of its own (so `$$` is the
+process's pid and its process group holds its children), waited for by asking (an HTTP
+answer, `celery inspect ping`), never by sleeping. Two edits to the lines, both said in the report: `web` binds
 127.0.0.1 instead of 0.0.0.0 (all the benchmark's traffic stays on loopback; HOST is set
 too), and each
 process logs at LOG_LEVEL=WARNING (one log line per stage per post is CPU the benchmark
@@ -18,24 +18,18 @@ import os
 import re
 import secrets
 import shlex
-import signal
 import subprocess
 import sys
 import tempfile
-import urllib.request
 from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 from bench import procfs
-from tests.stack import celery_ping, free_port, procfile, wait_until  # one copy, no pytest in it
+from tests.stack import Web, Worker, procfile  # one copy, no pytest in it
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 LOOPBACK = "127.0.0.1"
-
-# urllib must not route loopback requests through a proxy from the environment.
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
 
 def web_command(app=None):
     """The Procfile's `web` line, bound to loopback; `app` replaces the ASGI application
@@ -76,119 +70,11 @@ def worker_command(kind="worker", *, app=None, queue=None, name_prefix=None):
 
 
 
-
-
-
-def http_get(url, timeout=2.0):
-    with _opener.open(url, timeout=timeout) as response:
-        return response.status, response.read()
-
-
-
-
 def run_checked(args, env, timeout, what):
     done = subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
     if done.returncode != 0:
         raise RuntimeError(f"{what} failed ({done.returncode}):\n{(done.stdout + done.stderr)[-3000:]}")
     return done
-
-
-class Process:
-    """One command in its own session and process group, logging to a file."""
-
-    def __init__(self, label, command, env, log_dir):
-        self.label = label
-        self.command = command
-        self.env = env
-        self.log_path = Path(log_dir) / f"{label}.log"
-        self.popen = None
-        self.stopped = False
-
-    def start(self):
-        self._log = open(self.log_path, "ab")
-        self.popen = subprocess.Popen(
-            ["bash", "-c", f"exec {self.command}"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        return self
-
-    @property
-    def pid(self):
-        return self.popen.pid
-
-    def alive(self):
-        return self.popen is not None and self.popen.poll() is None
-
-    def log(self):
-        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-
-    def check_alive(self):
-        if not self.alive():
-            raise RuntimeError(f"{self.label} exited:\n{self.log()[-3000:]}")
-
-    def stop(self, timeout=15):
-        if self.popen is None or self.stopped:
-            return
-        self.stopped = True
-        if self.alive():
-            for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5)):
-                try:
-                    os.killpg(self.popen.pid, sig)
-                except ProcessLookupError:
-                    break
-                try:
-                    self.popen.wait(wait)
-                    break
-                except subprocess.TimeoutExpired:
-                    continue
-        # Prefork children may outlive a killed parent for a moment: end the group's rest.
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        self._log.close()
-
-
-class Web(Process):
-    def __init__(self, label, env, log_dir, app=None):
-        self.port = free_port()
-        super().__init__(label, web_command(app), {**env, "PORT": str(self.port)}, log_dir)
-
-    @property
-    def url(self):
-        return f"http://{LOOPBACK}:{self.port}"
-
-    def wait_ready(self, path="/admin/login/", timeout=60):
-        def answers():
-            self.check_alive()
-            try:
-                return http_get(self.url + path)[0] == 200
-            except OSError:
-                return False
-
-        wait_until(answers, timeout, f"{self.label} to answer HTTP")
-        return self
-
-
-class Worker(Process):
-    def __init__(self, label, command, env, log_dir, amqp_url, name_prefix):
-        super().__init__(label, command, env, log_dir)
-        self.amqp_url = amqp_url
-        self.name_prefix = name_prefix
-
-    def wait_ready(self, timeout=90):
-        name = f"{self.name_prefix}{self.pid}@"
-
-        def answers():
-            self.check_alive()
-            return any(n.startswith(name) for n in celery_ping(self.amqp_url))
-
-        wait_until(answers, timeout, f"{self.label} to answer celery ping")
-        return self
 
 
 def rabbitmqctl(*args, check=True):
@@ -275,10 +161,10 @@ class Stack:
         run_checked([sys.executable, "manage.py", "migrate", "--noinput"], self.env, 600, "manage.py migrate")
 
         self.progress.note("starting 2 web, worker, bot")
-        webs = [Web(f"web{n}", self.env, self.log_dir) for n in (1, 2)]
+        webs = [Web(self.env, label=f"web{n}", command=web_command(), log_dir=self.log_dir) for n in (1, 2)]
         workers = [
-            Worker(kind, worker_command(kind), self.env, self.log_dir, self.amqp_url, prefix)
-            for kind, prefix in (("worker", "posts-"), ("bot", "bot-"))
+            Worker(kind, self.env, self.amqp_url, command=worker_command(kind), log_dir=self.log_dir)
+            for kind in ("worker", "bot")
         ]
         self._undo.append(self._stop_processes)
         for process in (*webs, *workers):

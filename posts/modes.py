@@ -31,6 +31,8 @@ log = logging.getLogger("posts.pipeline")
 
 # Fail fast when the broker is gone: the caller answers UNAVAILABLE instead of hanging.
 PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# How old the `posts` queue's backlog figure may be (one passive declare per process this often).
+BACKLOG_CHECK_SECONDS = 0.25
 
 
 class FullStack:
@@ -90,7 +92,7 @@ class QueueBacklog:
     """How many messages wait on a queue, asked of the broker at most every `every` seconds
     per process (a passive declare on a pooled connection: one round trip)."""
 
-    def __init__(self, queue, every=0.25):
+    def __init__(self, queue, every=BACKLOG_CHECK_SECONDS):
         self.queue, self.every = queue, every
         self.lock = threading.Lock()
         self.checked_at, self.waiting = float("-inf"), 0

@@ -1,4 +1,5 @@
-"""Debian's Chromium, driven by Playwright (no browser download works here)."""
+"""Debian's Chromium, driven by Playwright (no browser download works here), and what the
+browser tests do with a page: log in, wait for the live connection, send, read the posts shown."""
 import os
 import socket
 import struct
@@ -7,9 +8,13 @@ from contextlib import contextmanager
 
 import pytest
 
+from tests.clients import PASSWORD
 from tests.conftest import IN_CI
+from tests.stack import ARTIFACTS
 
 CHROMIUM = "/usr/bin/chromium"
+SCREENSHOTS = ARTIFACTS / "screenshots"
+WAIT_MS = 15_000
 # Without the background-networking flags Chromium keeps dialling hosts this closed network refuses.
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -45,6 +50,70 @@ def chromium():
             yield browser
         finally:
             browser.close()
+
+
+def new_page(browser, base_url, viewport):
+    context = browser.new_context(base_url=base_url, viewport=viewport)
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.dialogs, page.problems = [], []
+
+    def on_dialog(dialog):
+        page.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
+    page.on(
+        "console",
+        lambda message: message.type == "error"
+        and "Content Security Policy" in message.text
+        and page.problems.append(f"CSP: {message.text}"),
+    )
+    return page
+
+
+def connected(page):
+    page.wait_for_selector("#connection[data-state=connected]")
+
+
+def send(page, body):
+    page.fill("#post-body", body)
+    page.press("#post-body", "Enter")
+
+
+def post_locator(page, body):
+    return page.locator("#posts li.post .body", has_text=body)
+
+
+def shown_post_ids(page):
+    return page.eval_on_selector_all("#posts li.post", "items => items.map(item => item.dataset.postId)")
+
+
+def shown_seqs(page):
+    """Each shown post's position in the room (data-seq), in the order the list shows them."""
+    return page.eval_on_selector_all("#posts li.post", "items => items.map(item => Number(item.dataset.seq))")
+
+
+def shown_bodies(page):
+    return page.locator("#posts li.post .body").all_inner_texts()
+
+
+def log_in(browser, base_url, user, room_path, viewport):
+    page = new_page(browser, base_url, viewport)
+    page.goto(f"/login/?next={room_path}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"**{room_path}")
+    return page
+
+
+def shot(page, name, mode):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}-{mode}.png"
+    page.screenshot(path=str(path), full_page=False)
+    return path
 
 
 class CuttableLink:

@@ -1,4 +1,5 @@
-"""Shared fixtures: the fake Stooq, a RabbitMQ vhost per run, and the started stack."""
+"""Shared fixtures: the fake Stooq, a RabbitMQ vhost per run, the started stack, one embedded
+`web` per module, and `gql` (GraphQL through Django's test client)."""
 import os
 import subprocess
 import sys
@@ -8,8 +9,9 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import pytest
 from django.conf import settings
 
+from tests.clients import InProcess
 from tests.fake_stooq import FakeStooq
-from tests.stack import ROOT, Web, Worker
+from tests.stack import ROOT, Web, Worker, embedded_env, running
 
 IN_CI = bool(os.environ.get("CI"))
 
@@ -120,6 +122,14 @@ class Stack:
         self.processes.append(process.start())
         return process
 
+    def start_procfile(self):
+        """Two `web`, one `worker`, one `bot`, started as the Procfile starts them; ready."""
+        self.web1, self.web2 = self.web(label="web1"), self.web(label="web2")
+        self.posts_worker, self.bot = self.worker("worker"), self.worker("bot")
+        for process in self.processes:
+            process.wait_ready()
+        return self
+
     def logs(self):
         return "\n".join(p.log() for p in self.processes)
 
@@ -133,11 +143,7 @@ def full_stack(stack_env, amqp_url):
     """Two `web`, one `worker`, one `bot`, started as the Procfile starts them."""
     stack = Stack(stack_env, amqp_url)
     try:
-        stack.web1, stack.web2 = stack.web(label="web1"), stack.web(label="web2")
-        stack.posts_worker, stack.bot = stack.worker("worker"), stack.worker("bot")
-        for process in stack.processes:
-            process.wait_ready()
-        yield stack
+        yield stack.start_procfile()
     finally:
         stack.stop()
 
@@ -145,12 +151,15 @@ def full_stack(stack_env, amqp_url):
 @pytest.fixture(scope="module")
 def embedded_web(stack_env):
     """One embedded `web` process (no broker: tasks and fan-out in it) for a test module."""
-    process = Web({k: v for k, v in stack_env.items() if k != "AMQP_URL"}, label="embedded")
-    process.start()
-    try:
-        yield process.wait_ready()
-    finally:
-        process.stop()
+    with running(Web(embedded_env(stack_env), label="embedded")) as process:
+        yield process
+
+
+@pytest.fixture
+def web_of_its_own(transactional_db, stack_env):
+    """An embedded `web` process for one test (a browser test's pages and sockets end with it)."""
+    with running(Web(embedded_env(stack_env), label="web")) as process:
+        yield process
 
 
 @pytest.fixture
@@ -159,6 +168,14 @@ def general(db):
     from rooms.models import Room
 
     return Room.objects.get_or_create(id="general", defaults={"name": "General"})[0]
+
+
+@pytest.fixture
+def gql(db, general):
+    """GraphQL over HTTP through Django's test client (a client of its own: no session)."""
+    from django.test import Client
+
+    return InProcess(Client())
 
 
 __all__ = ["ROOT"]

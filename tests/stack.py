@@ -1,4 +1,7 @@
-"""Start the Procfile's processes for a test, as a deployment would, and end them."""
+"""Start the Procfile's processes for a test (and for bench/), as a deployment would, and end
+them: each line run by `bash -c "exec <line>"` in a session of its own, waited for by asking
+(an HTTP answer, a Celery ping), never by sleeping."""
+import asyncio
 import os
 import re
 import signal
@@ -7,6 +10,7 @@ import subprocess
 import itertools
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -39,6 +43,17 @@ def wait_until(predicate, timeout, what):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+async def await_until(predicate, timeout, what):
+    """`wait_until` for a test running an event loop: `predicate` is a coroutine function."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = await predicate()
+        if result:
+            return result
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
 def ready(process):
     """`process`, started and answering; stopped again if it never answers."""
     process.start()
@@ -50,24 +65,54 @@ def ready(process):
     return process
 
 
-class Process:
-    """One Procfile entry, in its own process group, logging to test-artifacts/logs/."""
+@contextmanager
+def running(process):
+    """`process` started and answering for the block, stopped after it."""
+    ready(process)
+    try:
+        yield process
+    finally:
+        process.stop()
 
-    def __init__(self, kind, env, label=None):
+
+def embedded_env(env, **extra):
+    """The environment `make run` gives the web server: `env` without AMQP_URL."""
+    return {**{k: v for k, v in env.items() if k != "AMQP_URL"}, **extra}
+
+
+# urllib must not route loopback requests through a proxy from the environment.
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def http_get(url, timeout=2.0):
+    with _opener.open(url, timeout=timeout) as response:
+        return response.status, response.read()
+
+
+class Process:
+    """One command (by default the Procfile entry `kind`) in its own session and process
+    group, logging to test-artifacts/logs/ (or `log_dir`/<label>.log)."""
+
+    def __init__(self, kind, env, label=None, *, command=None, log_dir=None):
         self.kind = kind
         self.label = label or kind
         self.env = env
+        self.command = command or procfile()[kind]
         self.popen = None
-        ARTIFACTS.joinpath("logs").mkdir(parents=True, exist_ok=True)
-        # One file per process started, so a test reads only its own process's lines.
-        self.log_path = ARTIFACTS / "logs" / f"{os.getpid()}-{next(_serial):02d}-{self.label}.log"
+        self.stopped = False
+        if log_dir is None:
+            ARTIFACTS.joinpath("logs").mkdir(parents=True, exist_ok=True)
+            # One file per process started, so a test reads only its own process's lines.
+            self.log_path = ARTIFACTS / "logs" / f"{os.getpid()}-{next(_serial):02d}-{self.label}.log"
+        else:
+            self.log_path = Path(log_dir) / f"{self.label}.log"
 
     def start(self):
-        command = procfile()[self.kind]
         self._log = open(self.log_path, "ab")
+        self.stopped = False
         # `exec` keeps one process per entry, so `$$` (the worker's name) is its pid.
         self.popen = subprocess.Popen(
-            ["bash", "-c", f"exec {command}"],
+            ["bash", "-c", f"exec {self.command}"],
             cwd=ROOT,
             env=self.env,
             stdout=self._log,
@@ -83,6 +128,10 @@ class Process:
     def alive(self):
         return self.popen is not None and self.popen.poll() is None
 
+    def check_alive(self):
+        if not self.alive():
+            raise AssertionError(f"{self.label} exited:\n{self.log()[-3000:]}")
+
     def log(self):
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
@@ -93,14 +142,19 @@ class Process:
             pass
 
     def stop(self, timeout=15):
-        if not self.alive():
+        if self.popen is None or self.stopped:
             return
-        self._signal(signal.SIGTERM)
-        try:
-            self.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self._signal(signal.SIGKILL)
-            self.popen.wait(5)
+        self.stopped = True
+        if self.alive():
+            self._signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                self.popen.wait(5)
+        # Prefork children may outlive a killed parent for a moment: end the group's rest.
+        self._signal(signal.SIGKILL)
+        self._log.close()
 
     def kill(self):
         """Die at once, as a crashed machine would: no acks, no goodbyes."""
@@ -109,9 +163,11 @@ class Process:
 
 
 class Web(Process):
-    def __init__(self, env, port=None, label="web"):
+    def __init__(self, env, port=None, label="web", *, command=None, log_dir=None):
         self.port = port or free_port()
-        super().__init__("web", {**env, "PORT": str(self.port)}, label=f"{label}-{self.port}")
+        if log_dir is None:
+            label = f"{label}-{self.port}"
+        super().__init__("web", {**env, "PORT": str(self.port)}, label, command=command, log_dir=log_dir)
 
     @property
     def url(self):
@@ -121,13 +177,11 @@ class Web(Process):
     def ws_url(self):
         return f"ws://127.0.0.1:{self.port}/graphql/"
 
-    def wait_ready(self, timeout=30):
+    def wait_ready(self, path="/admin/login/", timeout=60):
         def answers():
-            if not self.alive():
-                raise AssertionError(f"{self.label} exited:\n{self.log()[-3000:]}")
+            self.check_alive()
             try:
-                with urllib.request.urlopen(f"{self.url}/admin/login/", timeout=2) as response:
-                    return response.status == 200
+                return http_get(self.url + path)[0] == 200
             except OSError:
                 return False
 
@@ -148,17 +202,19 @@ def celery_ping(amqp_url, timeout=1.0):
 
 
 class Worker(Process):
-    def __init__(self, kind, env, amqp_url):
-        super().__init__(kind, env)
-        self.amqp_url = amqp_url
+    """A Celery worker; ready when it answers a ping under its node name
+    (`name_prefix` + its pid, as the Procfile names it)."""
 
-    def wait_ready(self, timeout=60):
-        prefix = {"worker": "posts-", "bot": "bot-"}[self.kind]
-        name = f"{prefix}{self.pid}@"
+    def __init__(self, kind, env, amqp_url, *, label=None, command=None, log_dir=None, name_prefix=None):
+        super().__init__(kind, env, label, command=command, log_dir=log_dir)
+        self.amqp_url = amqp_url
+        self.name_prefix = name_prefix or {"worker": "posts-", "bot": "bot-"}[kind]
+
+    def wait_ready(self, timeout=90):
+        name = f"{self.name_prefix}{self.pid}@"
 
         def answers():
-            if not self.alive():
-                raise AssertionError(f"{self.label} exited:\n{self.log()[-3000:]}")
+            self.check_alive()
             return any(n.startswith(name) for n in celery_ping(self.amqp_url))
 
         wait_until(answers, timeout, f"{self.label} to answer celery ping")

@@ -2,18 +2,13 @@
 import pytest
 from django.contrib.auth import get_user_model
 
-from tests.graphql_client import PASSWORD, SIGN_UP, InProcess, error_code, sign_up
+from tests.clients import PASSWORD, SIGN_UP, error_code, sign_up
 
 LOGIN = "mutation($input: AuthInput!) { login(input: $input) { accessToken refreshToken user { id username } } }"
 REFRESH = "mutation($input: RefreshInput!) { refreshToken(input: $input) { accessToken refreshToken user { username } } }"
 ME = "{ user { id username } }"
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def gql(client):
-    return InProcess(client)
 
 
 def test_new_user_signs_up_logs_in_and_sees_themselves(gql):

@@ -8,7 +8,8 @@ from django.test import Client
 
 from posts.models import Post
 from rooms.models import Room
-from tests.graphql_client import CREATE_POST, POSTS, InProcess, error_code, sign_up
+from tests.clients import error_code, sign_up
+from tests.helpers import create_post, history
 
 User = get_user_model()
 
@@ -27,21 +28,6 @@ def moderator(request, db):
 def admin_client(client, moderator):
     client.force_login(moderator)
     return client
-
-
-@pytest.fixture
-def gql(db):
-    return InProcess(Client())
-
-
-def post(gql, token, room_id, body):
-    return gql(CREATE_POST, {"input": {"roomId": room_id, "body": body}}, token=token)
-
-
-def history(gql, token, room_id):
-    result = gql(POSTS, {"input": {"roomId": room_id}}, token=token)
-    assert "errors" not in result, result
-    return result["data"]["posts"]
 
 
 def run_action(admin_client, changelist, action, *pks):
@@ -68,11 +54,11 @@ def test_locked_room_refuses_posts_and_unlocking_opens_it(admin_client, gql, gen
     token, _, _ = sign_up(gql)
     response = run_action(admin_client, "/admin/rooms/room/", "lock_rooms", "general")
     assert "Locked 1 room(s)." in response.content.decode()
-    assert error_code(post(gql, token, "general", "anyone here?")) == "FORBIDDEN"
+    assert error_code(create_post(gql, token, "anyone here?", "general")) == "FORBIDDEN"
     assert not Post.objects.exists()
 
     run_action(admin_client, "/admin/rooms/room/", "unlock_rooms", "general")
-    assert post(gql, token, "general", "anyone here?")["data"]["createPost"]["success"] is True
+    assert create_post(gql, token, "anyone here?", "general")["data"]["createPost"]["success"] is True
     assert [p["body"] for p in history(gql, token, "general")] == ["anyone here?"]
 
 
@@ -86,7 +72,7 @@ def test_moderator_deletes_a_room(admin_client, general):
 def test_deleted_post_is_gone_from_history_and_the_room_page(admin_client, gql, general):
     token, _, username = sign_up(gql)
     for body in ("keep me", "delete me", "keep me too"):
-        assert "errors" not in post(gql, token, "general", body)
+        assert "errors" not in create_post(gql, token, body, "general")
     doomed = Post.objects.get(body="delete me")
 
     response = admin_client.post(f"/admin/posts/post/{doomed.pk}/delete/", {"post": "yes"})
@@ -102,7 +88,7 @@ def test_deleted_post_is_gone_from_history_and_the_room_page(admin_client, gql, 
 def test_moderator_deletes_posts_in_bulk(admin_client, gql, general):
     token, _, _ = sign_up(gql)
     for body in ("one", "two"):
-        post(gql, token, "general", body)
+        create_post(gql, token, body, "general")
     pks = list(Post.objects.values_list("pk", flat=True))
     response = admin_client.post("/admin/posts/post/", {"action": "delete_selected", "_selected_action": pks, "post": "yes"})
     assert response.status_code == 302
@@ -112,8 +98,8 @@ def test_moderator_deletes_posts_in_bulk(admin_client, gql, general):
 def test_moderator_finds_posts_by_room_author_and_text(admin_client, gql, general):
     Room.objects.create(id="other", name="Other")
     token, _, username = sign_up(gql)
-    post(gql, token, "general", "the needle in general")
-    post(gql, token, "other", "hay in other")
+    create_post(gql, token, "the needle in general", "general")
+    create_post(gql, token, "hay in other", "other")
 
     found = admin_client.get("/admin/posts/post/", {"q": "needle"}).content.decode()
     assert "the needle in general" in found and "hay in other" not in found
@@ -126,19 +112,19 @@ def test_moderator_finds_posts_by_room_author_and_text(admin_client, gql, genera
 def test_post_changelist_query_count_does_not_grow_with_posts(admin_client, gql, general, django_assert_max_num_queries):
     token, _, _ = sign_up(gql)
     for n in range(8):
-        post(gql, token, "general", f"post {n}")
+        create_post(gql, token, f"post {n}", "general")
     with django_assert_max_num_queries(12):
         assert admin_client.get("/admin/posts/post/").status_code == 200
 
 
 def test_deactivated_user_can_no_longer_post(admin_client, gql, general):
     token, user_id, _ = sign_up(gql)
-    assert "errors" not in post(gql, token, "general", "before")
+    assert "errors" not in create_post(gql, token, "before", "general")
 
     response = run_action(admin_client, "/admin/auth/user/", "deactivate_users", user_id)
     assert "Deactivated 1 user(s)." in response.content.decode()
     assert User.objects.get(pk=user_id).is_active is False
-    assert error_code(post(gql, token, "general", "after")) == "FORBIDDEN"
+    assert error_code(create_post(gql, token, "after", "general")) == "FORBIDDEN"
     assert [p["body"] for p in history(gql, sign_up(gql)[0], "general")] == ["before"]
 
 

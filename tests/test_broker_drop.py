@@ -7,7 +7,7 @@ import pytest
 import requests
 from websockets.sync.client import connect
 
-from tests.graphql_client import CREATE_POST, OverHttp, sign_up
+from tests.clients import CREATE_POST, OverHttp, sign_up
 from tests.stack import wait_until
 
 pytestmark = [pytest.mark.fullstack, pytest.mark.django_db(transaction=True)]

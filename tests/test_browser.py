@@ -13,14 +13,15 @@ import pytest
 
 from accounts.services import issue_tokens, sign_up
 from rooms.services import create_room
-from tests.browser import CuttableLink, chromium
-from tests.graphql_client import CREATE_POST, PASSWORD, POSTS, OverHttp, new_username
-from tests.stack import ARTIFACTS, ROOT, Web, wait_until
+from tests.browser import (
+    CuttableLink, chromium, connected, log_in, new_page, post_locator, send, shot, shown_bodies, shown_post_ids,
+    shown_seqs,
+)
+from tests.clients import CREATE_POST, PASSWORD, POSTS, OverHttp, new_username
+from tests.stack import ROOT, Web, embedded_env, wait_until
 
-SCREENSHOTS = ARTIFACTS / "screenshots"
 XSS = "<img src=x onerror=alert(1)>"
 QUOTE = "AAPL.US quote is $93.42 per share"
-WAIT_MS = 15_000
 
 pytestmark = pytest.mark.browser
 
@@ -49,7 +50,7 @@ class Site:
 )
 def site(request, transactional_db, stack_env):
     if request.param == "embedded":
-        site = Site("embedded", {k: v for k, v in stack_env.items() if k != "AMQP_URL"})
+        site = Site("embedded", embedded_env(stack_env))
     else:
         stack = request.getfixturevalue("full_stack")
         site = Site("full_stack", stack.env, other_url=stack.web2.url)
@@ -60,53 +61,6 @@ def site(request, transactional_db, stack_env):
         yield site
     finally:
         site.stop()
-
-
-def new_page(browser, base_url, viewport):
-    context = browser.new_context(base_url=base_url, viewport=viewport)
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    page.dialogs, page.problems = [], []
-
-    def on_dialog(dialog):
-        page.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", on_dialog)
-    page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda message: message.type == "error"
-        and "Content Security Policy" in message.text
-        and page.problems.append(f"CSP: {message.text}"),
-    )
-    return page
-
-
-def connected(page):
-    page.wait_for_selector("#connection[data-state=connected]")
-
-
-def send(page, body):
-    page.fill("#post-body", body)
-    page.press("#post-body", "Enter")
-
-
-def post_locator(page, body):
-    return page.locator("#posts li.post .body", has_text=body)
-
-
-def shown_post_ids(page):
-    return page.eval_on_selector_all("#posts li.post", "items => items.map(item => item.dataset.postId)")
-
-
-def shown_seqs(page):
-    """Each shown post's position in the room (data-seq), in the order the list shows them."""
-    return page.eval_on_selector_all("#posts li.post", "items => items.map(item => Number(item.dataset.seq))")
-
-
-def shown_bodies(page):
-    return page.locator("#posts li.post .body").all_inner_texts()
 
 
 def record_resumes(page):
@@ -125,13 +79,6 @@ def record_resumes(page):
         socket.on("framesent", on_frame)
 
     page.on("websocket", on_socket)
-
-
-def shot(page, name, mode):
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}-{mode}.png"
-    page.screenshot(path=str(path), full_page=False)
-    return path
 
 
 def test_two_people_chat_live_with_the_bot_and_survive_a_restart(site):
@@ -255,30 +202,29 @@ def run_scenario(site, browser, web, room, bea, carl_token, ann_name, room_path)
         expect(ann.locator("#posts li.post-error")).to_have_count(1)
         shot(ann, "caught-up", site.mode)
 
-        for page in (ann, bob):
-            assert page.dialogs == [], page.dialogs
-            assert page.problems == [], page.problems
+        assert_no_problems(ann, bob)
     finally:
         for page in (ann, bob):
             page.context.close()
 
 
-def log_in(browser, base_url, user, room_path, viewport):
-    page = new_page(browser, base_url, viewport)
-    page.goto(f"/login/?next={room_path}")
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit].primary")
-    page.wait_for_url(f"**{room_path}")
-    return page
+def room_with_ann_and_bea(site, prefix, name):
+    """A room of this mode's own, and Ann and Bea (with passwords, to log in) to read it."""
+    room = create_room(room_id=f"{prefix}-{site.mode.replace('_', '-')}", name=name)
+    return room, *(sign_up(username=new_username(who), password=PASSWORD) for who in ("ann", "bea"))
+
+
+def assert_no_problems(*pages):
+    """No dialog, page error, console error or failed request on any of the pages."""
+    for page in pages:
+        assert page.dialogs == [], page.dialogs
+        assert page.problems == [], page.problems
 
 
 def test_posts_missed_while_offline_appear_once_in_order_on_reconnect(site):
     from playwright.sync_api import expect
 
-    room = create_room(room_id=f"night-{site.mode.replace('_', '-')}", name="Night shift")
-    ann_user = sign_up(username=new_username("ann"), password=PASSWORD)
-    bea_user = sign_up(username=new_username("bea"), password=PASSWORD)
+    room, ann_user, bea_user = room_with_ann_and_bea(site, "night", "Night shift")
     web = site.start_web(label="offline-web")
     room_path = f"/rooms/{room.pk}/"
     before = "Evening, all"
@@ -326,9 +272,7 @@ def test_posts_missed_while_offline_appear_once_in_order_on_reconnect(site):
             assert seqs == shown_seqs(ann), "positions differ between readers"
             shot(bea, "caught-up-after-offline", site.mode)
 
-            for page in (ann, bea):
-                assert page.dialogs == [], page.dialogs
-                assert page.problems == [], page.problems
+            assert_no_problems(ann, bea)
         finally:
             for page in (ann, bea):
                 if page is not None:
@@ -341,9 +285,7 @@ def test_too_far_behind_reloads_the_newest_history_and_goes_on_live(site):
     with TOO_FAR_BEHIND, and the page shows the newest history instead, then live posts."""
     from playwright.sync_api import expect
 
-    room = create_room(room_id=f"away-{site.mode.replace('_', '-')}", name="Long weekend")
-    ann_user = sign_up(username=new_username("ann"), password=PASSWORD)
-    bea_user = sign_up(username=new_username("bea"), password=PASSWORD)
+    room, ann_user, bea_user = room_with_ann_and_bea(site, "away", "Long weekend")
     site.env = {**site.env, "STREAM_RESUME_MAX": "2"}
     web = site.start_web(label="far-behind-web")
     room_path = f"/rooms/{room.pk}/"
@@ -378,9 +320,7 @@ def test_too_far_behind_reloads_the_newest_history_and_goes_on_live(site):
             send(bea, "Morning")  # the page is still usable for sending
             expect(post_locator(ann, "Morning")).to_have_count(1)
 
-            for page in (ann, bea):
-                assert page.dialogs == [], page.dialogs
-                assert page.problems == [], page.problems
+            assert_no_problems(ann, bea)
         finally:
             for page in (ann, bea):
                 page.context.close()

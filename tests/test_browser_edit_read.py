@@ -8,22 +8,16 @@ has read the room.
 import pytest
 
 from accounts.services import sign_up
-from tests.browser import chromium
-from tests.graphql_client import PASSWORD, new_username
-from tests.stack import ARTIFACTS, Web
+from tests.browser import WAIT_MS, chromium, send
+from tests.clients import PASSWORD, new_username
+from tests.stack import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-WAIT_MS = 15_000
 
 
 @pytest.fixture
-def web(transactional_db, stack_env, general):
-    process = Web({k: v for k, v in stack_env.items() if k != "AMQP_URL"}, label="edit-browser")
-    process.start()
-    try:
-        yield process.wait_ready()
-    finally:
-        process.stop()
+def web(web_of_its_own, general):
+    return web_of_its_own
 
 
 def logged_in(browser, web, username, path):
@@ -41,11 +35,6 @@ def logged_in(browser, web, username, path):
     page.click("button[type=submit].primary")
     page.wait_for_url(f"**{path}")
     return page
-
-
-def send(page, body):
-    page.fill("#post-body", body)
-    page.press("#post-body", "Enter")
 
 
 def post(page, body):

@@ -5,10 +5,8 @@ reaches it; A opens a direct message with B from B's name on a post.
 import pytest
 
 from accounts.services import sign_up
-from tests.browser import chromium
-from tests.graphql_client import PASSWORD, new_username
-from tests.stack import Web, ready
-from tests.test_browser import connected, new_page, send, shot
+from tests.browser import chromium, connected, new_page, send, shot
+from tests.clients import PASSWORD, new_username
 
 pytestmark = pytest.mark.browser
 
@@ -16,13 +14,8 @@ VIEWPORT = {"width": 900, "height": 760}
 
 
 @pytest.fixture
-def web(transactional_db, general, stack_env):
-    env = {key: value for key, value in stack_env.items() if key != "AMQP_URL"}
-    started = ready(Web(env, label="private-web"))
-    try:
-        yield started
-    finally:
-        started.stop()
+def web(web_of_its_own, general):
+    return web_of_its_own
 
 
 def logged_in(browser, base_url, user):

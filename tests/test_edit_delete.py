@@ -9,10 +9,10 @@ from django.test import Client
 from django.utils import timezone
 
 from posts.models import Post, PostChange, PostRequest
-from posts.public_ids import public_post_id
-from tests.graphql_client import CREATE_POST, InProcess, OverHttp, error_code
-from tests.helpers import add_post, user_with_token
-from tests.stack import wait_until
+from tests.clients import OverHttp, Socket, error_code
+from tests.helpers import (
+    add_post, create_post, on_the_full_stack, post_now, posted, public_post_id, stored_post, user_with_token,
+)
 
 EDIT = "mutation($input: EditPostInput!) { editPost(input: $input) { id body editedAt deleted } }"
 DELETE = "mutation($input: DeletePostInput!) { deletePost(input: $input) { success } }"
@@ -21,16 +21,6 @@ ROOM_EVENTS = (
     "subscription($input: RoomEventsInput!) { roomEvents(input: $input) "
     "{ seq kind post { id seq author body editedAt deleted } } }"
 )
-
-
-def make_user(staff=False):
-    return user_with_token("editor", staff=staff)
-
-
-def create(gql, token, body, room="general"):
-    result = gql(CREATE_POST, {"input": {"roomId": room, "body": body}}, token=token)
-    assert "errors" not in result, result
-    return Post.objects.get(request_id=result["data"]["createPost"]["requestId"])
 
 
 def client_id_of(post_id):
@@ -46,14 +36,9 @@ def delete(gql, token, post_id):
     return gql(DELETE, {"input": {"postId": client_id_of(post_id)}}, token=token)
 
 
-@pytest.fixture
-def gql(db, general):
-    return InProcess(Client())
-
-
 def test_the_author_edits_a_post_and_history_shows_it_edited(gql):
-    _, alice = make_user()
-    post = create(gql, alice, "teh typo")
+    _, alice = user_with_token("editor")
+    post = post_now(gql, alice, "teh typo")
     result = edit(gql, alice, post.pk, "the typo, fixed")
     assert "errors" not in result, result
     assert result["data"]["editPost"]["body"] == "the typo, fixed"
@@ -65,9 +50,9 @@ def test_the_author_edits_a_post_and_history_shows_it_edited(gql):
 
 
 def test_what_nobody_may_edit(gql, general, settings):
-    alice_user, alice = make_user()
-    _, bob = make_user()
-    post = create(gql, alice, "mine")
+    alice_user, alice = user_with_token("editor")
+    _, bob = user_with_token("editor")
+    post = post_now(gql, alice, "mine")
     assert error_code(edit(gql, bob, post.pk, "not yours")) == "FORBIDDEN"
     bot_post = add_post(general, "AAPL.US quote is $93.42 per share", author="bot", is_bot=True)
     assert error_code(edit(gql, alice, bot_post.pk, "free money")) == "FORBIDDEN"
@@ -84,9 +69,9 @@ def test_what_nobody_may_edit(gql, general, settings):
 
 
 def test_a_deleted_post_leaves_no_body_but_the_moderators_audit(gql):
-    _, alice = make_user()
-    _, bob = make_user()
-    keep, doomed = create(gql, alice, "keep me"), create(gql, alice, "secret to delete")
+    _, alice = user_with_token("editor")
+    _, bob = user_with_token("editor")
+    keep, doomed = post_now(gql, alice, "keep me"), post_now(gql, alice, "secret to delete")
     assert error_code(delete(gql, bob, doomed.pk)) == "FORBIDDEN"
     assert delete(gql, alice, doomed.pk)["data"]["deletePost"]["success"] is True
     assert error_code(delete(gql, alice, doomed.pk)) == "NOT_FOUND", "deleted once"
@@ -104,9 +89,9 @@ def test_a_deleted_post_leaves_no_body_but_the_moderators_audit(gql):
 
 
 def test_a_moderator_deletes_anyones_post_from_the_api_and_the_admin(gql, admin_client):
-    _, alice = make_user()
-    _, moderator = make_user(staff=True)
-    first, second = create(gql, alice, "rule breaker one"), create(gql, alice, "rule breaker two")
+    _, alice = user_with_token("editor")
+    _, moderator = user_with_token("editor", staff=True)
+    first, second = post_now(gql, alice, "rule breaker one"), post_now(gql, alice, "rule breaker two")
     assert delete(gql, moderator, first.pk)["data"]["deletePost"]["success"] is True
     response = admin_client.post(f"/admin/posts/post/{second.pk}/delete/", {"post": "yes"})
     assert response.status_code == 302
@@ -117,8 +102,8 @@ def test_a_moderator_deletes_anyones_post_from_the_api_and_the_admin(gql, admin_
 
 def test_edits_and_deletions_are_rate_limited(gql, settings):
     settings.RATE_LIMIT_POSTS = 3
-    _, alice = make_user()
-    post = create(gql, alice, "v0")
+    _, alice = user_with_token("editor")
+    post = post_now(gql, alice, "v0")
     for n in range(1, 4):
         assert "errors" not in edit(gql, alice, post.pk, f"v{n}")
     assert error_code(edit(gql, alice, post.pk, "v4")) == "RATE_LIMITED"
@@ -127,44 +112,35 @@ def test_edits_and_deletions_are_rate_limited(gql, settings):
 # --- live and on resume, through a real server ---
 
 
-def events(socket, op_id, count):
-    return [socket.next_payload(op_id)["roomEvents"] for _ in range(count)]
-
-
 @pytest.mark.django_db(transaction=True)
 def test_every_reader_sees_edits_and_deletions_live_and_on_resume_in_the_rooms_order(embedded_web, general):
-    web = embedded_web
-    from tests.test_websocket import Socket
-
-    _, alice = make_user()
-    _, bob = make_user()
-    api = OverHttp(web.url)
-    with Socket(web.ws_url) as reader:
-        reader.init(bob)
+    _, alice = user_with_token("editor")
+    _, bob = user_with_token("editor")
+    api = OverHttp(embedded_web.url)
+    with Socket(embedded_web.ws_url).init(bob) as reader:
         live = reader.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": 0}})
-        first = api(CREATE_POST, {"input": {"roomId": "general", "body": "frist"}}, token=alice)
-        created = events(reader, live, 1)[0]
+        first = create_post(api, alice, "frist")
+        created = reader.events(live, 1)[0]
         post_id = created["post"]["id"]
         assert created["kind"] == "CREATED" and created["post"]["body"] == "frist"
         assert "errors" not in api(EDIT, {"input": {"postId": post_id, "body": "first"}}, token=alice)
-        api(CREATE_POST, {"input": {"roomId": "general", "body": "second"}}, token=alice)
+        create_post(api, alice, "second")
         assert "errors" not in api(DELETE, {"input": {"postId": post_id}}, token=alice)
-        seen = events(reader, live, 3)
+        seen = reader.events(live, 3)
         assert [(e["kind"], e["post"]["body"]) for e in seen] == [("EDITED", "first"), ("CREATED", "second"), ("DELETED", "")]
         assert seen[0]["post"]["editedAt"] and seen[2]["post"]["deleted"] is True
         seqs = [created["seq"]] + [e["seq"] for e in seen]
         assert seqs == sorted(seqs) and len(set(seqs)) == 4, seqs
         assert first["data"]["createPost"]["success"]
 
-    with Socket(web.ws_url) as late:
-        late.init(bob)
+    with Socket(embedded_web.ws_url).init(bob) as late:
         # Replay shows the room as it is now: a deleted post's replay is its deletion only,
         # neither its creation (no body anywhere) nor its edits, from wherever one resumes.
         resumed = late.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": created["seq"]}})
-        resumed_events = events(late, resumed, 2)
+        resumed_events = late.events(resumed, 2)
         assert [(e["kind"], e["post"]["body"]) for e in resumed_events] == [("CREATED", "second"), ("DELETED", "")]
         everything = late.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": 0}})
-        replay = events(late, everything, 2)
+        replay = late.events(everything, 2)
         assert [(e["kind"], e["post"]["body"]) for e in replay] == [("CREATED", "second"), ("DELETED", "")]
         assert replay[1]["post"]["id"] == post_id and replay[1]["post"]["deleted"] is True
         posts_only = late.subscribe(
@@ -175,20 +151,14 @@ def test_every_reader_sees_edits_and_deletions_live_and_on_resume_in_the_rooms_o
         assert "frist" not in json.dumps(replay)
 
 
-@pytest.mark.fullstack
-@pytest.mark.django_db(transaction=True)
+@on_the_full_stack
 def test_an_edit_on_one_web_process_reaches_a_reader_on_another(full_stack, general):
-    from tests.test_websocket import Socket
-
-    _, alice = make_user()
-    _, bob = make_user()
+    _, alice = user_with_token("editor")
+    _, bob = user_with_token("editor")
     web1 = OverHttp(full_stack.web1.url)
-    result = web1(CREATE_POST, {"input": {"roomId": "general", "body": "before"}}, token=alice)
-    request_id = result["data"]["createPost"]["requestId"]
-    stored = wait_until(lambda: Post.objects.filter(request_id=request_id).first(), 20, "the post to be stored")
-    with Socket(full_stack.web2.ws_url) as reader:
-        reader.init(bob)
+    stored = stored_post(posted(web1, alice, "before"))
+    with Socket(full_stack.web2.ws_url).init(bob) as reader:
         live = reader.subscribe(ROOM_EVENTS, {"input": {"roomId": "general", "after": stored.seq}})
         assert "errors" not in web1(EDIT, {"input": {"postId": public_post_id(stored.pk), "body": "after"}}, token=alice)
-        event = events(reader, live, 1)[0]
+        event = reader.events(live, 1)[0]
     assert (event["kind"], event["post"]["body"]) == ("EDITED", "after") and event["seq"] > stored.seq

@@ -23,8 +23,9 @@ from chatsite.settings import database_from_url
 from posts import embedded
 from posts.room_tokens import issue_room_token
 from tests.fake_stooq import HEADER, SLOW, FakeStooq
-from tests.graphql_client import CREATE_POST, POSTS, OverHttp, sign_up
-from tests.stack import ARTIFACTS, ROOT, Web, ready, wait_until
+from tests.clients import OverHttp, sign_up
+from tests.helpers import history, posted
+from tests.stack import ARTIFACTS, ROOT, Web, embedded_env, ready, running, wait_until
 
 started_processes = pytest.mark.usefixtures("transactional_db", "general")
 
@@ -39,22 +40,11 @@ def slow_stooq():
         yield fake
 
 
-def embedded_env(stack_env, stooq, **extra):
-    """The environment `make run` gives the web server: no AMQP_URL."""
-    env = {k: v for k, v in stack_env.items() if k != "AMQP_URL"}
-    return {**env, "STOOQ_URL": stooq.url, **extra}
-
-
-def started(env, label):
-    return ready(Web(env, label=label))
-
-
 @pytest.fixture(scope="module")
 def web(stack_env, slow_stooq):
     """On the test database, as the other started-process tests are."""
-    process = started(embedded_env(stack_env, slow_stooq), "embedded")
-    yield process
-    process.stop()
+    with running(Web(embedded_env(stack_env, STOOQ_URL=slow_stooq.url), label="embedded")) as process:
+        yield process
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +55,7 @@ def sqlite_web(stack_env, slow_stooq):
     directory = tempfile.mkdtemp(prefix="embedded-sqlite-", dir=ARTIFACTS)
     relative = os.path.relpath(os.path.join(directory, "chat.sqlite3"), ROOT)
     assert not os.path.isabs(relative)
-    env = embedded_env(stack_env, slow_stooq, DATABASE_URL=f"sqlite:///{relative}")
+    env = embedded_env(stack_env, STOOQ_URL=slow_stooq.url, DATABASE_URL=f"sqlite:///{relative}")
     process = None
     try:
         migrated = subprocess.run(
@@ -78,7 +68,7 @@ def sqlite_web(stack_env, slow_stooq):
         )
         assert migrated.returncode == 0, migrated.stdout[-2000:] + migrated.stderr[-3000:]
         assert os.path.isfile(os.path.join(directory, "chat.sqlite3")), "three slashes: relative to the project root"
-        process = started(env, "embedded-sqlite-url")
+        process = ready(Web(env, label="embedded-sqlite-url"))
         yield process
     finally:
         if process is not None:
@@ -88,19 +78,6 @@ def sqlite_web(stack_env, slow_stooq):
 
 def _count(paths):
     return sum(1 for path in paths if f"s={SLOW}" in path)
-
-
-def create_post(gql, token, body):
-    result = gql(CREATE_POST, {"input": {"roomId": "general", "body": body}}, token=token)
-    assert "errors" not in result, result
-    assert result["data"]["createPost"]["success"] is True, result
-    return result["data"]["createPost"]["requestId"]
-
-
-def history(gql, token):
-    result = gql(POSTS, {"input": {"roomId": "general"}}, token=token)
-    assert "errors" not in result, result
-    return result["data"]["posts"]
 
 
 def slow_command_does_not_hold_anyone_up(web, fake):
@@ -118,7 +95,7 @@ def slow_command_does_not_hold_anyone_up(web, fake):
 
     def alice_posts():
         try:
-            alice_done["request_id"] = create_post(gql, alice, f"/stock={SLOW}")
+            alice_done["request_id"] = posted(gql, alice, f"/stock={SLOW}")
         except BaseException as exc:  # reported by the main thread
             alice_done["error"] = exc
         alice_done["hang_over_at_return"] = hang_over()
@@ -130,7 +107,7 @@ def slow_command_does_not_hold_anyone_up(web, fake):
 
         # While the bot's fetch hangs, Bob posts: answered, and readable in history.
         bob_body = f"hello from {bob_name} while the bot waits"
-        create_post(gql, bob, bob_body)
+        posted(gql, bob, bob_body)
         assert not hang_over(), "Bob's createPost answered only after the bot's Stooq fetch ended"
         wait_until(lambda: any(p["body"] == bob_body for p in history(gql, bob)), 10, "Bob's post in history")
         assert not hang_over(), "Bob's post became readable only after the bot's Stooq fetch ended"

@@ -51,15 +51,15 @@ from django.contrib.auth import get_user_model
 from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLObjectType, get_named_type
 from hypothesis import HealthCheck, given
 from hypothesis import strategies as st
-from rest_framework_simplejwt.tokens import AccessToken
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from chatsite.schema import schema as chat_schema
 from posts.models import Post, PostRequest
 from rooms.models import Room
-from tests.graphql_client import CREATE_POST, PASSWORD, OverHttp
-from tests.stack import Web, ready, wait_until
+from tests.clients import CREATE_POST, PASSWORD, OverHttp, Socket, health
+from tests.helpers import make_room, token_for
+from tests.stack import Web, embedded_env, running, wait_until
 
 # --- the contract ---
 
@@ -304,10 +304,6 @@ def operations(draw, wild, kinds=("mutation", "mutation", "mutation", "query", "
 User = get_user_model()
 
 
-def token_for(user):
-    return str(AccessToken.for_user(user))
-
-
 @pytest.fixture
 def world(db, general, settings):
     """Throttles out of the way, so generated requests reach the resolvers' own rules; a fast
@@ -540,17 +536,24 @@ EXPLICIT_OPERATIONS = [
 ]
 
 
-def test_schema_shaped_documents_with_hostile_values_keep_the_contract_and_refusals_store_nothing(client, world):
+def sent_operations(client, world, *, wild, max_examples, examples=()):
+    """Generated documents (and `examples`, as alice) sent over HTTP, each answer checked;
+    what the answers were, counted."""
     seen = Counter()
 
-    @settings_for(200)
-    @given(operation=operations(wild=False), authorization=world["authorization"])
+    @settings_for(max_examples)
+    @given(operation=operations(wild=wild), authorization=world["authorization"])
     def check(operation, authorization):
         send_operation(client, operation, authorization, seen)
 
-    for operation in EXPLICIT_OPERATIONS:
+    for operation in examples:
         check = hypothesis.example(operation=operation, authorization=world["alice"])(check)
     check()
+    return seen
+
+
+def test_schema_shaped_documents_with_hostile_values_keep_the_contract_and_refusals_store_nothing(client, world):
+    seen = sent_operations(client, world, wild=False, max_examples=200, examples=EXPLICIT_OPERATIONS)
     # Not vacuous: generated requests reached the resolvers, were refused for several reasons,
     # and some posts were accepted.
     assert {"resolver error", "BAD_USER_INPUT", "UNAUTHENTICATED", "createPost accepted"} <= set(seen), seen
@@ -558,14 +561,7 @@ def test_schema_shaped_documents_with_hostile_values_keep_the_contract_and_refus
 
 
 def test_wild_documents_over_the_schema_keep_the_contract_and_store_nothing(client, world):
-    seen = Counter()
-
-    @settings_for(150)
-    @given(operation=operations(wild=True), authorization=world["authorization"])
-    def check(operation, authorization):
-        send_operation(client, operation, authorization, seen)
-
-    check()
+    seen = sent_operations(client, world, wild=True, max_examples=150)
     assert {"document error", "BAD_USER_INPUT"} <= set(seen), seen
 
 
@@ -575,23 +571,23 @@ def test_wild_documents_over_the_schema_keep_the_contract_and_store_nothing(clie
 @pytest.fixture(scope="module")
 def hostile_web(stack_env):
     """One embedded `web` for the module, its throttles out of the way of the generated posts."""
-    env = {k: v for k, v in stack_env.items() if k != "AMQP_URL"}
-    env.update(
-        RATE_LIMIT_POSTS="1000000", ROOMS_PER_MINUTE="1000000", SIGNUPS_PER_ADDRESS="1000000",
+    env = embedded_env(
+        stack_env, RATE_LIMIT_POSTS="1000000", ROOMS_PER_MINUTE="1000000", SIGNUPS_PER_ADDRESS="1000000",
         WEBSOCKET_MAX_CONNECTIONS_PER_USER="1000",
     )
-    process = ready(Web(env, label="ws-hostile"))
-    yield process
-    process.stop()
+    with running(Web(env, label="ws-hostile")) as process:
+        yield process
 
 
 @pytest.fixture
 def ws_world(transactional_db, general):
-    """Committed rows the server process sees: a user, a deactivated one, a locked room."""
+    """Committed rows the server process sees: a user, a deactivated one, a locked room, and a
+    staff user to read the process's figures."""
     alice = User.objects.create_user(username="ws-alice")
     ghost = User.objects.create_user(username="ws-ghost", is_active=False)
-    Room.objects.create(id="locked", name="Locked", locked=True)
-    return {"token": token_for(alice), "ghost_token": token_for(ghost)}
+    staff = User.objects.create_user(username="ws-staff", is_staff=True)
+    make_room("locked", locked=True)
+    return {"token": token_for(alice), "ghost_token": token_for(ghost), "staff_token": token_for(staff)}
 
 
 def init_frame(authorization):
@@ -725,9 +721,16 @@ def assert_every_accepted_request_ended_whole():
 
 def held(web, staff_token):
     """What the process holds for connections: group listeners and room-stream subscribers."""
-    headers = {"Authorization": f"Bearer {staff_token}"}
-    body = requests.get(f"{web.url}/healthz/", headers=headers, timeout=10).json()
+    body = health(web, staff_token)
     return body["process_groups"]["listeners"], body["room_streams"]["subscribers"]
+
+
+def settled(web, staff_token):
+    """The process holds nothing for connections and has no database work waiting: an
+    operation cut off by a close has committed or never will."""
+    body = health(web, staff_token)
+    listeners, subscribers = body["process_groups"]["listeners"], body["room_streams"]["subscribers"]
+    return (listeners, subscribers, body["database_work"]["queued"]) == (0, 0, 0)
 
 
 def assert_log_has_no_traceback(web):
@@ -862,7 +865,9 @@ def test_generated_operations_over_the_websocket_keep_the_protocol_and_refusals_
         if conversation.explicit:
             assert mutated and ws_counts()["requests"] == before["requests"] + 1, (outcome, before, ws_counts())
         if outcome.close_code is not None and not answered(results):
-            time.sleep(0.3)  # closed with an operation in flight: it may still commit; no count to compare
+            # Closed with an operation in flight: it may still commit; no count to compare, but
+            # the next example's counts start once the server has settled.
+            wait_until(lambda: settled(hostile_web, ws_world["staff_token"]), 10, "the server to settle after a close")
             return
         if not mutated:
             assert ws_counts() == before, f"a conversation with no mutation result stored something: {conversation.frames}"
@@ -887,14 +892,28 @@ FRAMES_AFTER_A_CLOSE = (
 
 
 def test_after_the_generated_conversations_the_server_holds_nothing_and_logged_no_traceback(hostile_web, ws_world):
-    """Run after the two property tests above, on the same server: every connection has closed."""
-    staff_token = token_for(User.objects.create_user(username="ws-staff", is_staff=True))
+    """Run after the two property tests above, on the same server, and after conversations of
+    its own (so that run alone it still has something to let go of): a few connections with
+    live subscriptions, held while open (the positive control), then closed, and one closed
+    by the server (4400) with a subscription open and a frame still coming."""
+    token, staff_token = ws_world["token"], ws_world["staff_token"]
+    sockets = [Socket(hostile_web.ws_url).init(token) for _ in range(3)]
+    try:
+        for socket in sockets:
+            socket.subscribe_posts("general")
+        wait_until(lambda: held(hostile_web, staff_token)[1] >= 3, 10, "the subscriptions to be held")
+    finally:
+        for socket in sockets:
+            socket.close()
+    subscribe = {"type": "subscribe", "id": "s", "payload": {"query": 'subscription { postCreated(input: {roomId: "general"}) { id } }'}}
+    closed = [init_frame(f"Bearer {token}"), json.dumps(subscribe), "not JSON"]  # a subscription, then a close
+    assert converse(hostile_web, Conversation(TRANSPORT_WS, closed, {})).close_code == 4400
     wait_until(lambda: held(hostile_web, staff_token) == (0, 0), 3, "the server to let go of closed connections")
     assert_log_has_no_traceback(hostile_web)
 
 
 def test_a_frame_right_after_a_closing_one_leaves_nothing_behind(hostile_web, ws_world):
-    staff_token = token_for(User.objects.create_user(username="ws-staff", is_staff=True))
+    staff_token = ws_world["staff_token"]
     before = held(hostile_web, staff_token)
     for _ in range(5):
         frames = [init_frame(f"Bearer {ws_world['token']}"), "not JSON", json.dumps({"type": "ping"})]

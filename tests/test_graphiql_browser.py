@@ -5,8 +5,8 @@ import uuid
 import pytest
 
 from tests.browser import chromium
-from tests.graphql_client import CREATE_POST, PASSWORD, OverHttp, new_username, sign_up
-from tests.stack import ARTIFACTS, Web
+from tests.clients import CREATE_POST, PASSWORD, OverHttp, new_username, sign_up
+from tests.stack import ARTIFACTS
 
 SUBSCRIPTION = 'subscription { postCreated(input: {roomId: "general"}) { author body } }'
 
@@ -14,13 +14,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def web(transactional_db, general, stack_env):
-    """One `web` process, embedded (no AMQP_URL), on the test database."""
-    process = Web(stack_env).start()
-    try:
-        yield process.wait_ready()
-    finally:
-        process.stop()
+def web(web_of_its_own, general):
+    return web_of_its_own
 
 
 @pytest.fixture

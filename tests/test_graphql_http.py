@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from chatsite import graphql as chat_graphql
-from tests.graphql_client import POSTS
+from tests.clients import POSTS
 
 pytestmark = pytest.mark.django_db
 
@@ -253,7 +253,7 @@ def test_a_database_that_cannot_answer_in_time_is_unavailable_not_a_500(client, 
     from django.db import OperationalError
 
     from posts import posting
-    from tests.graphql_client import CREATE_POST, InProcess, sign_up
+    from tests.clients import CREATE_POST, InProcess, sign_up
 
     token, _, _ = sign_up(InProcess(client))
 
@@ -284,7 +284,7 @@ FRAGMENT_BOMB = (
 
 @pytest.mark.parametrize("query", [TOO_MANY_POSTS, TOO_MANY_TYPENAMES, FRAGMENT_BOMB], ids=["1500-posts-aliases", "12000-typenames", "fragment-bomb"])
 def test_a_query_that_asks_too_much_is_refused_before_it_runs(client, general, query):
-    from tests.graphql_client import InProcess, sign_up
+    from tests.clients import InProcess, sign_up
 
     token, _, _ = sign_up(InProcess(client))
     response = post_json(client, {"query": query}, HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -294,7 +294,7 @@ def test_a_query_that_asks_too_much_is_refused_before_it_runs(client, general, q
 
 
 def test_a_reasonable_query_still_runs(client, general):
-    from tests.graphql_client import InProcess, sign_up
+    from tests.clients import InProcess, sign_up
 
     token, _, _ = sign_up(InProcess(client))
     query = "{ user { id username } rooms { id name } a: posts(input: {roomId: \"general\"}) { id seq body } }"
@@ -303,7 +303,7 @@ def test_a_reasonable_query_still_runs(client, general):
 
 
 def test_a_subscription_sent_over_http_is_the_clients_mistake_not_an_internal_error(client, general):
-    from tests.graphql_client import InProcess, sign_up
+    from tests.clients import InProcess, sign_up
 
     token, _, _ = sign_up(InProcess(client))
     response = post_json(client, {"query": "subscription { postError { reason } }"}, HTTP_AUTHORIZATION=f"Bearer {token}")

@@ -4,32 +4,16 @@ from django.contrib.auth import get_user_model
 
 from posts.models import Post, PostRequest
 from rooms.models import Room
-from tests.helpers import add_post
-from tests.graphql_client import CREATE_POST, POSTS, InProcess, error_code, sign_up
+from tests.clients import POSTS, error_code, sign_up
+from tests.helpers import add_post, create_post, history
 
 CREATE_ROOM = "mutation($input: CreateRoomInput!) { createRoom(input: $input) { id name createdAt } }"
 ROOMS = "{ rooms { id name } }"
 
 
 @pytest.fixture
-def gql(client):
-    return InProcess(client)
-
-
-@pytest.fixture
-def alice(gql, general):
-    token, user_id, username = sign_up(gql, "alice")
-    return token
-
-
-def post(gql, token, body, room="general", client_id=None):
-    return gql(CREATE_POST, {"input": {"roomId": room, "body": body, "clientId": client_id}}, token=token)
-
-
-def history(gql, token, room="general", **cursor):
-    result = gql(POSTS, {"input": {"roomId": room, **cursor}}, token=token)
-    assert "errors" not in result, result
-    return result["data"]["posts"]
+def alice(gql):
+    return sign_up(gql, "alice")[0]
 
 
 def database_state():
@@ -46,7 +30,7 @@ def test_general_exists_from_the_first_migration(gql, alice):
 
 
 def test_a_post_is_stored_and_read_back(gql, alice):
-    result = post(gql, alice, "hello, world")
+    result = create_post(gql, alice, "hello, world")
     assert result["data"]["createPost"]["success"] is True
     request_id = result["data"]["createPost"]["requestId"]
     [stored] = history(gql, alice)
@@ -58,8 +42,8 @@ def test_a_post_is_stored_and_read_back(gql, alice):
 
 
 def test_the_same_client_id_is_stored_once(gql, alice):
-    first = post(gql, alice, "once", client_id="c-1")["data"]["createPost"]["requestId"]
-    again = post(gql, alice, "once", client_id="c-1")["data"]["createPost"]["requestId"]
+    first = create_post(gql, alice, "once", client_id="c-1")["data"]["createPost"]["requestId"]
+    again = create_post(gql, alice, "once", client_id="c-1")["data"]["createPost"]["requestId"]
     assert first == again
     assert [p["body"] for p in history(gql, alice)] == ["once"]
 
@@ -80,7 +64,7 @@ def test_history_is_oldest_first_and_pages_both_ways(gql, alice):
 def test_anyone_logged_in_can_create_a_room(gql, alice):
     room = gql(CREATE_ROOM, {"input": {"id": "random-talk", "name": "Random talk"}}, token=alice)["data"]["createRoom"]
     assert room["id"] == "random-talk"
-    post(gql, alice, "first!", room="random-talk")
+    create_post(gql, alice, "first!", room="random-talk")
     assert [p["body"] for p in history(gql, alice, room="random-talk")] == ["first!"]
     assert history(gql, alice) == []
 
@@ -98,40 +82,40 @@ BAD_POSTS = [
 @pytest.mark.parametrize("body, room, code", BAD_POSTS, ids=["empty", "whitespace", "2001 chars", "unknown room"])
 def test_bad_post_is_refused_with_its_code(gql, alice, body, room, code):
     before = database_state()
-    assert error_code(post(gql, alice, body, room=room)) == code
+    assert error_code(create_post(gql, alice, body, room=room)) == code
     assert database_state() == before
 
 
 def test_a_body_of_exactly_2000_characters_is_accepted(gql, alice):
-    assert post(gql, alice, "y" * 2000)["data"]["createPost"]["success"]
+    assert create_post(gql, alice, "y" * 2000)["data"]["createPost"]["success"]
 
 
 def test_posting_without_credentials_is_unauthenticated(gql, general):
     before = database_state()
-    assert error_code(post(gql, None, "hi")) == "UNAUTHENTICATED"
-    assert error_code(post(gql, "not-a-token", "hi")) == "UNAUTHENTICATED"
+    assert error_code(create_post(gql, None, "hi")) == "UNAUTHENTICATED"
+    assert error_code(create_post(gql, "not-a-token", "hi")) == "UNAUTHENTICATED"
     assert database_state() == before
 
 
 def test_a_deactivated_user_cannot_post(gql, alice):
     get_user_model().objects.filter(username="alice").update(is_active=False)
     before = database_state()
-    assert error_code(post(gql, alice, "still here?")) == "FORBIDDEN"
+    assert error_code(create_post(gql, alice, "still here?")) == "FORBIDDEN"
     assert database_state() == before
 
 
 def test_a_locked_room_refuses_posts(gql, alice):
     Room.objects.filter(pk="general").update(locked=True)
     before = database_state()
-    assert error_code(post(gql, alice, "anyone?")) == "FORBIDDEN"
+    assert error_code(create_post(gql, alice, "anyone?")) == "FORBIDDEN"
     assert database_state() == before
 
 
 def test_the_eleventh_post_in_five_seconds_is_rate_limited(gql, alice):
     for n in range(10):
-        assert "errors" not in post(gql, alice, f"n{n}")
+        assert "errors" not in create_post(gql, alice, f"n{n}")
     before = database_state()
-    refused = post(gql, alice, "one too many")
+    refused = create_post(gql, alice, "one too many")
     assert error_code(refused) == "RATE_LIMITED"
     assert "try again in" in refused["errors"][0]["message"], "the error says when to retry"
     assert database_state() == before
@@ -139,9 +123,9 @@ def test_the_eleventh_post_in_five_seconds_is_rate_limited(gql, alice):
 
 def test_the_rate_limit_is_per_user(gql, alice):
     for n in range(10):
-        post(gql, alice, f"n{n}")
+        create_post(gql, alice, f"n{n}")
     bob, _, _ = sign_up(gql, "bob")
-    assert "errors" not in post(gql, bob, "my turn")
+    assert "errors" not in create_post(gql, bob, "my turn")
 
 
 @pytest.mark.parametrize(
@@ -181,7 +165,7 @@ def test_errors_show_no_internal_detail(gql, alice, monkeypatch):
 
 
 def test_bot_quote_is_posted_by_the_bot_and_the_command_is_not_stored(gql, alice):
-    post(gql, alice, "/stock=aapl.us")
+    create_post(gql, alice, "/stock=aapl.us")
     [quote] = history(gql, alice)
     assert quote["body"] == "AAPL.US quote is $93.42 per share"
     assert quote["author"] == "StockBot"
@@ -190,8 +174,8 @@ def test_bot_quote_is_posted_by_the_bot_and_the_command_is_not_stored(gql, alice
 
 
 def test_bot_error_stores_nothing(gql, alice):
-    post(gql, alice, "/stock=nope.us")
-    post(gql, alice, "/help")
+    create_post(gql, alice, "/stock=nope.us")
+    create_post(gql, alice, "/help")
     assert history(gql, alice) == []
 
 
@@ -205,12 +189,12 @@ HOSTILE_BODIES = {
 
 @pytest.mark.parametrize("body", HOSTILE_BODIES.values(), ids=HOSTILE_BODIES.keys())
 def test_a_body_that_cant_be_stored_or_read_is_refused_and_nothing_is_stored(gql, alice, body):
-    assert error_code(post(gql, alice, body)) == "BAD_USER_INPUT"
+    assert error_code(create_post(gql, alice, body)) == "BAD_USER_INPUT"
     assert (Post.objects.count(), PostRequest.objects.count()) == (0, 0)
 
 
 def test_newlines_and_tabs_in_a_post_are_fine(gql, alice):
-    assert "errors" not in post(gql, alice, "line one\n\tline two")
+    assert "errors" not in create_post(gql, alice, "line one\n\tline two")
 
 
 @pytest.mark.parametrize("room_id, client_id, code", [
@@ -219,7 +203,7 @@ def test_newlines_and_tabs_in_a_post_are_fine(gql, alice):
     ("general", "c\ud800", "BAD_USER_INPUT"),
 ])
 def test_hostile_ids_get_the_contracts_code(gql, alice, room_id, client_id, code):
-    assert error_code(post(gql, alice, "hello", room=room_id, client_id=client_id)) == code
+    assert error_code(create_post(gql, alice, "hello", room=room_id, client_id=client_id)) == code
     assert not PostRequest.objects.exists()
 
 

@@ -9,14 +9,13 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
-from rest_framework_simplejwt.tokens import AccessToken
 
 from posts.models import Post, PostRequest
 from posts.public_ids import public_post_id
 from rooms.models import Room, RoomMember
 from rooms.services import add_room_member, create_room
-from tests.graphql_client import CREATE_POST, POSTS, InProcess, OverHttp, error_code, new_username
-from tests.helpers import add_post
+from tests.clients import POSTS, InProcess, OverHttp, Socket, data, error_code, wait_memberships
+from tests.helpers import add_post, create_post, posted, user_with_token
 
 ROOM_FIELDS = "id name isPrivate isDirect"
 CREATE_ROOM = f"mutation($input: CreateRoomInput!) {{ createRoom(input: $input) {{ {ROOM_FIELDS} }} }}"
@@ -35,17 +34,6 @@ SECRET = "hideout"
 MISSING = "nowhere"
 
 
-def make_user(staff=False):
-    """A user (no password: hashing one is slow) and an access token for them."""
-    user = get_user_model().objects.create_user(username=new_username("priv"), is_staff=staff)
-    return user, str(AccessToken.for_user(user))
-
-
-def data(result, field):
-    assert "errors" not in result, result
-    return result["data"][field]
-
-
 def like_missing(hidden, missing, hidden_id=SECRET, missing_id=MISSING):
     """The answer about the private room is, word for word, the answer about no room."""
     assert error_code(hidden) == "NOT_FOUND", hidden
@@ -56,24 +44,15 @@ def like_missing(hidden, missing, hidden_id=SECRET, missing_id=MISSING):
 
 
 @pytest.fixture
-def gql(db, general):
-    return InProcess(Client())
-
-
-@pytest.fixture
 def people(gql):
     """alice made the private room and added bob; carol is outside it."""
-    alice, a = make_user()
-    bob, b = make_user()
-    carol, c = make_user()
+    alice, a = user_with_token("priv")
+    bob, b = user_with_token("priv")
+    carol, c = user_with_token("priv")
     room = data(gql(CREATE_ROOM, {"input": {"id": SECRET, "name": "Hideout", "isPrivate": True}}, token=a), "createRoom")
     assert room == {"id": SECRET, "name": "Hideout", "isPrivate": True, "isDirect": False}
     data(gql(ADD_MEMBER, {"input": {"roomId": SECRET, "username": bob.username}}, token=a), "addRoomMember")
     return {"alice": (alice, a), "bob": (bob, b), "carol": (carol, c)}
-
-
-def post(gql, token, body, room=SECRET):
-    return gql(CREATE_POST, {"input": {"roomId": room, "body": body}}, token=token)
 
 
 def history(gql, token, room=SECRET, **cursor):
@@ -109,7 +88,7 @@ def test_an_outsider_can_not_post_nor_ask_the_bot(gql, people, stooq, body):
     _, carol = people["carol"]
     asked_stooq = len(stooq.requests)
     requests_before, posts_before = PostRequest.objects.count(), Post.objects.count()
-    like_missing(post(gql, carol, body), post(gql, carol, body, room=MISSING))
+    like_missing(create_post(gql, carol, body, SECRET), create_post(gql, carol, body, room=MISSING))
     assert (PostRequest.objects.count(), Post.objects.count()) == (requests_before, posts_before)
     assert len(stooq.requests) == asked_stooq, "the bot was never asked"
 
@@ -124,7 +103,7 @@ def test_an_outsider_finds_nothing_by_search(gql, people):
 def test_an_outsider_can_not_edit_or_delete_a_post_there(gql, people):
     alice, a = people["alice"]
     _, carol = people["carol"]
-    stored = Post.objects.get(request_id=data(post(gql, a, "mine"), "createPost")["requestId"])
+    stored = Post.objects.get(request_id=data(create_post(gql, a, "mine", SECRET), "createPost")["requestId"])
     nothing = 987654321
     assert error_code(gql(EDIT, {"input": {"postId": public_post_id(stored.pk), "body": "x"}}, token=carol)) == "NOT_FOUND"
     assert gql(EDIT, {"input": {"postId": public_post_id(stored.pk), "body": "x"}}, token=carol) == gql(
@@ -164,9 +143,9 @@ def test_the_room_page_is_a_404_for_an_outsider_like_no_room(client, people):
 def test_members_post_read_search_edit_delete_and_ask_the_bot(gql, people):
     _, a = people["alice"]
     bob, b = people["bob"]
-    data(post(gql, a, "hello bob"), "createPost")
-    data(post(gql, b, "hello alice, apple?"), "createPost")
-    data(post(gql, b, "/stock=aapl.us"), "createPost")
+    posted(gql, a, "hello bob", SECRET)
+    posted(gql, b, "hello alice, apple?", SECRET)
+    posted(gql, b, "/stock=aapl.us", SECRET)
     shown = data(history(gql, a), "posts")
     assert [p["body"] for p in shown] == ["hello bob", "hello alice, apple?", QUOTE]
     assert shown[2]["isBot"] is True and shown[2]["roomId"] == SECRET
@@ -178,14 +157,14 @@ def test_members_post_read_search_edit_delete_and_ask_the_bot(gql, people):
     assert data(gql(DELETE, {"input": {"postId": bobs}}, token=b), "deletePost") == {"success": True}
     assert [p["body"] for p in data(history(gql, b), "posts")] == ["hello bob", QUOTE]
     # The public rooms are as they were.
-    assert data(post(gql, b, "hi all", room="general"), "createPost")["success"]
+    assert data(create_post(gql, b, "hi all", room="general"), "createPost")["success"]
     assert [p["body"] for p in data(history(gql, people["carol"][1], room="general"), "posts")] == ["hi all"]
 
 
 def test_a_moderator_deletes_a_post_in_a_private_room_without_being_in_it(gql, people):
     _, a = people["alice"]
-    _, moderator = make_user(staff=True)
-    request_id = data(post(gql, a, "spam"), "createPost")["requestId"]
+    _, moderator = user_with_token("priv", staff=True)
+    request_id = data(create_post(gql, a, "spam", SECRET), "createPost")["requestId"]
     spam = Post.objects.get(request_id=request_id)
     assert error_code(history(gql, moderator)) == "NOT_FOUND", "a moderator reads it in the admin, not here"
     assert data(gql(DELETE, {"input": {"postId": public_post_id(spam.pk)}}, token=moderator), "deletePost") == {"success": True}
@@ -194,10 +173,10 @@ def test_a_moderator_deletes_a_post_in_a_private_room_without_being_in_it(gql, p
 
 def test_a_removed_member_loses_the_room_for_new_requests(gql, people):
     bob, b = people["bob"]
-    data(post(gql, b, "still in"), "createPost")
+    posted(gql, b, "still in", SECRET)
     RoomMember.objects.filter(room_id=SECRET, user=bob).delete()
     like_missing(history(gql, b), history(gql, b, room=MISSING))
-    like_missing(post(gql, b, "out?"), post(gql, b, "out?", room=MISSING))
+    like_missing(create_post(gql, b, "out?", SECRET), create_post(gql, b, "out?", room=MISSING))
     assert SECRET not in [room["id"] for room in data(gql(ROOMS, token=b), "rooms")]
 
 
@@ -208,14 +187,14 @@ def test_the_creator_adds_members_once_and_others_may_not(gql, people):
     alice, a = people["alice"]
     bob, b = people["bob"]
     carol, c = people["carol"]
-    dave, d = make_user()
+    dave, d = user_with_token("priv")
     add = lambda token, username, room=SECRET: gql(ADD_MEMBER, {"input": {"roomId": room, "username": username}}, token=token)  # noqa: E731
 
     assert error_code(add(b, dave.username)) == "FORBIDDEN", "a member who isn't the creator"
     like_missing(add(c, carol.username), add(c, carol.username, room=MISSING))
     assert error_code(add(a, "nobody-by-that-name")) == "NOT_FOUND"
     assert error_code(add(a, dave.username, room="general")) == "BAD_USER_INPUT", "a public room has no members"
-    inactive, _ = make_user()
+    inactive, _ = user_with_token("priv")
     get_user_model().objects.filter(pk=inactive.pk).update(is_active=False)
     assert error_code(add(a, inactive.username)) == "NOT_FOUND"
 
@@ -229,7 +208,7 @@ def test_the_creator_adds_members_once_and_others_may_not(gql, people):
     assert RoomMember.objects.get(room_id=SECRET, user=dave).added_by == alice
     assert SECRET in [room["id"] for room in data(gql(ROOMS, token=d), "rooms")]
 
-    _, moderator = make_user(staff=True)
+    _, moderator = user_with_token("priv", staff=True)
     assert data(add(moderator, carol.username), "addRoomMember")["id"] == SECRET, "a moderator may add"
     assert data(history(gql, c), "posts") == []
 
@@ -260,13 +239,13 @@ def test_a_direct_message_is_one_private_room_of_two_from_either_side(gql, peopl
     assert Room.objects.filter(is_direct=True).count() == 1
     assert sorted(RoomMember.objects.filter(room_id=opened["id"]).values_list("user_id", flat=True)) == [low, high]
 
-    data(post(gql, b, "psst", room=opened["id"]), "createPost")
+    posted(gql, b, "psst", room=opened["id"])
     assert [p["body"] for p in data(history(gql, a, room=opened["id"]), "posts")] == ["psst"]
     like_missing(history(gql, c, room=opened["id"]), history(gql, c), hidden_id=opened["id"], missing_id=SECRET)
     assert opened["id"] not in [room["id"] for room in data(gql(ROOMS, token=c), "rooms")]
     assert opened in data(gql(ROOMS, token=a), "rooms")
     # Nobody joins a direct message, not even through a moderator's API call.
-    _, moderator = make_user(staff=True)
+    _, moderator = user_with_token("priv", staff=True)
     add = {"input": {"roomId": opened["id"], "username": people["carol"][0].username}}
     assert error_code(gql(ADD_MEMBER, add, token=moderator)) == "BAD_USER_INPUT"
 
@@ -336,7 +315,7 @@ def test_pages_list_private_and_direct_rooms_and_open_a_direct_message(client, p
 def test_the_creator_adds_a_member_from_the_room_page(client, people):
     alice, _ = people["alice"]
     bob, _ = people["bob"]
-    dave, _ = make_user()
+    dave, _ = user_with_token("priv")
     client.force_login(alice)
     page = client.get(f"/rooms/{SECRET}/").content.decode()
     assert 'id="add-member-form"' in page and bob.username in page
@@ -364,7 +343,7 @@ def test_an_authors_name_links_to_a_direct_message(client, people):
     alice, a = people["alice"]
     bob, _ = people["bob"]
     gql = InProcess(Client())
-    data(post(gql, a, "hi"), "createPost")
+    posted(gql, a, "hi", SECRET)
     client.force_login(bob)
     page = client.get(f"/rooms/{SECRET}/").content.decode()
     assert f'href="/dm/{alice.username}/"' in page
@@ -373,15 +352,6 @@ def test_an_authors_name_links_to_a_direct_message(client, people):
 
 
 # --- WebSocket subscriptions, on a started embedded web process ---
-
-
-@pytest.fixture(scope="module")
-def web(stack_env):
-    from tests.test_websocket import _started
-
-    process = _started(stack_env, "private-embedded")
-    yield process
-    process.stop()
 
 
 def subscription_refusal(socket, query, room_id, after):
@@ -394,39 +364,36 @@ def subscription_refusal(socket, query, room_id, after):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_subscriptions_to_a_private_room_are_members_only(web, general):
-    from tests.test_websocket import Socket, wait_memberships
+def test_subscriptions_to_a_private_room_are_members_only(embedded_web, general):
 
-    alice, a = make_user()
-    bob, b = make_user()
-    carol, c = make_user()
-    _, staff = make_user(staff=True)
+    alice, a = user_with_token("priv")
+    bob, b = user_with_token("priv")
+    carol, c = user_with_token("priv")
+    _, staff = user_with_token("priv", staff=True)
     create_room(room_id=SECRET, name="Hideout", user=alice, is_private=True)
     add_room_member(user=alice, room_id=SECRET, username=bob.username)
-    api = OverHttp(web.url)
-    data(api(CREATE_POST, {"input": {"roomId": SECRET, "body": "first"}}, token=a), "createPost")
-    wait_memberships(web, staff, 0)
+    api = OverHttp(embedded_web.url)
+    posted(api, a, "first", SECRET)
+    wait_memberships(embedded_web, staff, 0)
 
-    with Socket(web.ws_url) as outsider:
-        outsider.init(c)
+    with Socket(embedded_web.ws_url).init(c) as outsider:
         for query in (POST_CREATED, ROOM_EVENTS):
             for after in (None, 0, 1):
                 hidden = subscription_refusal(outsider, query, SECRET, after)
                 missing = subscription_refusal(outsider, query, MISSING, after)
                 assert [e["extensions"]["code"] for e in hidden["payload"]] == ["NOT_FOUND"], hidden
                 assert json.dumps(hidden).replace(SECRET, "<room>") == json.dumps(missing).replace(MISSING, "<room>")
-    wait_memberships(web, staff, 0)
+    wait_memberships(embedded_web, staff, 0)
 
-    with Socket(web.ws_url) as member:
-        member.init(b)
+    with Socket(embedded_web.ws_url).init(b) as member:
         replay_posts = member.subscribe(POST_CREATED, {"input": {"roomId": SECRET, "after": 0}})
         assert member.next_payload(replay_posts)["postCreated"]["body"] == "first"
         replay_events = member.subscribe(ROOM_EVENTS, {"input": {"roomId": SECRET, "after": 0}})
         assert member.next_payload(replay_events)["roomEvents"]["post"]["body"] == "first"
         live_posts = member.subscribe(POST_CREATED, {"input": {"roomId": SECRET}})
         live_events = member.subscribe(ROOM_EVENTS, {"input": {"roomId": SECRET}})
-        wait_memberships(web, staff, 5)  # bob's own group, and four subscriptions to the room
-        data(api(CREATE_POST, {"input": {"roomId": SECRET, "body": "second"}}, token=b), "createPost")
+        wait_memberships(embedded_web, staff, 5)  # bob's own group, and four subscriptions to the room
+        posted(api, b, "second", SECRET)
         got = {}
         for _ in range(4):
             message = member.recv()
@@ -448,9 +415,9 @@ def test_subscriptions_to_a_private_room_are_members_only(web, general):
 def test_a_moderator_adds_a_member_in_the_admin(client, db):
     from accounts.moderators import make_moderator
 
-    moderator, _ = make_user()
+    moderator, _ = user_with_token("priv")
     make_moderator(moderator)
-    carol, _ = make_user()
+    carol, _ = user_with_token("priv")
     create_room(room_id="desk", name="Desk", is_private=True)  # made in the admin: no members yet
     client.force_login(moderator)
     page = client.get("/admin/rooms/room/desk/change/")

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 
 from posts.public_ids import post_pk, public_post_id
-from tests.graphql_client import InProcess
+from tests.clients import InProcess
 from tests.helpers import add_post, user_with_token
 
 pytestmark = pytest.mark.django_db

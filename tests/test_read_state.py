@@ -1,15 +1,12 @@
 """Read state and unread counts (issue 10): markRead, unreadCount and mentionCount in
 `rooms`, and the user's other sessions told live through readStateChanged."""
 import pytest
-from django.test import Client
 
-from posts.models import Post
-from posts.public_ids import public_post_id
 from posts.selectors import UNREAD_COUNT_MAX
+from posts.models import Post
 from rooms.models import Room
-from tests.graphql_client import CREATE_POST, InProcess, OverHttp, error_code
-from tests.helpers import add_posts, user_with_token
-from tests.stack import wait_until
+from tests.clients import OverHttp, Socket, data, error_code, until_heard
+from tests.helpers import add_posts, make_room, post_now, posted, public_post_id, stored_post, user_with_token
 
 ROOMS = "query { rooms { id lastReadSeq unreadCount mentionCount } }"
 MARK_READ = "mutation($input: MarkReadInput!) { markRead(input: $input) { roomId lastReadSeq unreadCount mentionCount } }"
@@ -17,25 +14,8 @@ READ_STATE = "subscription { readStateChanged { roomId lastReadSeq unreadCount m
 POST_ERROR = "subscription { postError { requestId body reason } }"
 
 
-def make_user(name=None):
-    return user_with_token("reader", username=name)
-
-
-@pytest.fixture
-def gql(db, general):
-    return InProcess(Client())
-
-
-def say(gql, token, body, room="general"):
-    result = gql(CREATE_POST, {"input": {"roomId": room, "body": body}}, token=token)
-    assert "errors" not in result, result
-    return Post.objects.get(request_id=result["data"]["createPost"]["requestId"])
-
-
 def state(gql, token, room="general"):
-    result = gql(ROOMS, token=token)
-    assert "errors" not in result, result
-    return {r["id"]: r for r in result["data"]["rooms"]}[room]
+    return {r["id"]: r for r in data(gql(ROOMS, token=token), "rooms")}[room]
 
 
 def mark(gql, token, seq, room="general"):
@@ -43,10 +23,10 @@ def mark(gql, token, seq, room="general"):
 
 
 def test_unread_counts_rise_with_others_posts_and_clear_when_read(gql):
-    _, ann = make_user()
-    _, bob = make_user()
-    Room.objects.create(id="quiet", name="Quiet")
-    posts = [say(gql, ann, f"news {n}") for n in range(3)]
+    _, ann = user_with_token("reader")
+    _, bob = user_with_token("reader")
+    make_room("quiet")
+    posts = [post_now(gql, ann, f"news {n}") for n in range(3)]
     assert state(gql, bob)["unreadCount"] == 3
     assert state(gql, ann)["unreadCount"] == 0, "your own posts are never unread"
     assert state(gql, bob, "quiet")["unreadCount"] == 0
@@ -57,24 +37,24 @@ def test_unread_counts_rise_with_others_posts_and_clear_when_read(gql):
     assert mark(gql, bob, 10**6)["data"]["markRead"]["lastReadSeq"] == Room.objects.get(pk="general").last_seq
     assert state(gql, bob)["unreadCount"] == 0
 
-    say(gql, ann, "one more")
+    post_now(gql, ann, "one more")
     assert state(gql, bob)["unreadCount"] == 1
     Post.objects.filter(body="one more").update(deleted_at="2026-01-01T00:00:00Z", body="")
     assert state(gql, bob)["unreadCount"] == 0, "a deleted post is not unread"
 
 
 def test_mentions_count_the_user_named_as_a_word(gql):
-    _, ann = make_user()
-    _, bob = make_user("bob")
-    make_user("bobby")
+    _, ann = user_with_token("reader")
+    _, bob = user_with_token("reader", username="bob")
+    user_with_token("reader", username="bobby")
     for body in ("hey @bob, look", "@bob", "mail x@bob.example", "@bobby is someone else", "@BOB shouting"):
-        say(gql, ann, body)
+        post_now(gql, ann, body)
     assert state(gql, bob)["mentionCount"] == 3
 
 
 def test_counts_stop_at_their_cap_however_many_posts_the_room_holds(gql, django_assert_num_queries):
-    _, bob = make_user("bob")
-    Room.objects.create(id="quiet", name="Quiet")
+    _, bob = user_with_token("reader", username="bob")
+    make_room("quiet")
     posts = add_posts("general", UNREAD_COUNT_MAX + 50, "@bob, number {n}")
     add_posts("quiet", 3, "@bob here too")
     # The count reads at most the cap's worth of rows: 100 means "100 or more".
@@ -87,11 +67,11 @@ def test_counts_stop_at_their_cap_however_many_posts_the_room_holds(gql, django_
 
 
 def test_mentions_follow_edits_and_deletions(gql):
-    bob, bob_token = make_user("bob")
-    ann, ann_token = make_user("ann")
-    plain = say(gql, ann_token, "nothing for anyone")
-    named = say(gql, ann_token, "ping @bob")
-    say(gql, bob_token, "talking to myself, @bob")
+    bob, bob_token = user_with_token("reader", username="bob")
+    ann, ann_token = user_with_token("reader", username="ann")
+    plain = post_now(gql, ann_token, "nothing for anyone")
+    named = post_now(gql, ann_token, "ping @bob")
+    post_now(gql, bob_token, "talking to myself, @bob")
     assert state(gql, bob_token)["mentionCount"] == 1, "your own posts never mention you"
     edit = "mutation($input: EditPostInput!) { editPost(input: $input) { body } }"
     delete = "mutation($input: DeletePostInput!) { deletePost(input: $input) { success } }"
@@ -105,9 +85,9 @@ def test_mentions_follow_edits_and_deletions(gql):
 
 def test_mark_read_is_rate_limited_however_the_calls_come(gql, settings):
     settings.MARK_READ_RATE_LIMIT = 5
-    _, bob = make_user()
-    _, ann = make_user()
-    say(gql, ann, "read me")
+    _, bob = user_with_token("reader")
+    _, ann = user_with_token("reader")
+    post_now(gql, ann, "read me")
     # Aliases in one request are calls like any others.
     many = "mutation { " + " ".join(
         f'r{n}: markRead(input: {{roomId: "general", seq: {n}}}) {{ lastReadSeq }}' for n in range(8)
@@ -122,7 +102,7 @@ def test_mark_read_is_rate_limited_however_the_calls_come(gql, settings):
 
 
 def test_mark_read_refuses_what_is_not_a_position(gql):
-    _, bob = make_user()
+    _, bob = user_with_token("reader")
     assert error_code(mark(gql, bob, -1)) == "BAD_USER_INPUT"
     assert error_code(mark(gql, bob, 1, room="nowhere")) == "NOT_FOUND"
     assert error_code(mark(gql, None, 1)) == "UNAUTHENTICATED"
@@ -130,29 +110,23 @@ def test_mark_read_refuses_what_is_not_a_position(gql):
 
 @pytest.mark.django_db(transaction=True)
 def test_the_users_other_sessions_hear_of_a_read_and_post_errors_stay_apart(embedded_web, general):
-    web = embedded_web
-    from tests.test_websocket import Socket
-
-    _, ann = make_user()
-    _, bob = make_user()
-    api = OverHttp(web.url)
-    api(CREATE_POST, {"input": {"roomId": "general", "body": "read me"}}, token=ann)
-    with Socket(web.ws_url) as other_tab:
-        other_tab.init(bob)
+    _, ann = user_with_token("reader")
+    _, bob = user_with_token("reader")
+    api = OverHttp(embedded_web.url)
+    posted(api, ann, "read me")
+    with Socket(embedded_web.ws_url).init(bob) as other_tab:
         reads = other_tab.subscribe(READ_STATE)
         errors = other_tab.subscribe(POST_ERROR)
-        # A subscription has no acknowledgement: read further until the other tab hears of it.
-        for attempt in range(10):
-            api(CREATE_POST, {"input": {"roomId": "general", "body": f"read me too {attempt}"}}, token=ann)
-            newest = wait_until(lambda a=attempt: Post.objects.filter(body=f"read me too {a}").values_list("seq", flat=True).first(), 10, "the post")
-            result = api(MARK_READ, {"input": {"roomId": "general", "seq": newest}}, token=bob)
-            assert "errors" not in result, result
-            try:
-                heard = other_tab.next_payload(reads, timeout=1)["readStateChanged"]
-                break
-            except TimeoutError:
-                continue
+        attempts = iter(range(10))
+        newest = None
+
+        def read_further():
+            nonlocal newest
+            newest = stored_post(posted(api, ann, f"read me too {next(attempts)}"), timeout=10).seq
+            data(api(MARK_READ, {"input": {"roomId": "general", "seq": newest}}, token=bob))
+
+        heard = until_heard(other_tab, reads, read_further, tries=10, timeout=1)["readStateChanged"]
         assert heard == {"roomId": "general", "lastReadSeq": newest, "unreadCount": 0, "mentionCount": 0}
         # The post error subscription, on the same user's group, got nothing of it.
-        api(CREATE_POST, {"input": {"roomId": "general", "body": "/stock=nope.us"}}, token=bob)
+        posted(api, bob, "/stock=nope.us")
         assert "postError" in other_tab.next_payload(errors, timeout=15)

@@ -13,7 +13,7 @@ from chatsite import retention, throttle
 from chatsite.errors import ChatError
 from posts import posting as posts
 from posts.models import Post, PostRequest
-from tests.graphql_client import PASSWORD
+from tests.clients import PASSWORD
 from tests.helpers import user_with_token
 from tests.stack import Web, Worker, ready, wait_until
 

@@ -7,29 +7,24 @@ previous `createPost` to be accepted. At the end every subscriber's sequence mus
 the room's stored sequence, and each user's posts must be in the order they were sent.
 """
 import asyncio
-import itertools
 import json
 import random
 import uuid
 
 import pytest
-import requests
-from django.contrib.auth import get_user_model
-from rest_framework_simplejwt.tokens import AccessToken
 from websockets.asyncio.client import connect as aconnect
 from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
 
 from posts.models import Post
 from posts.public_ids import post_pk
 from rooms.models import Room
-from tests.graphql_client import CREATE_POST, POSTS, new_username
-from tests.stack import wait_until
+from tests.clients import OverHttp, Socket
+from tests.helpers import history, make_room, named_user, posted, stored_sequence
+from tests.stack import await_until, wait_until
 
 pytestmark = [pytest.mark.fullstack, pytest.mark.django_db(transaction=True)]
 
 RESUME = "subscription($input: PostCreatedInput!) { postCreated(input: $input) { id seq author body } }"
-_rooms = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
@@ -43,32 +38,6 @@ def two_workers(full_stack):
     full_stack.processes.remove(second)
 
 
-def make_user():
-    user = get_user_model().objects.create_user(username=new_username("streamer"))
-    return user.username, str(AccessToken.for_user(user))
-
-
-def make_room():
-    room_id = f"stream-{next(_rooms)}"
-    return Room.objects.create(id=room_id, name=room_id).pk
-
-
-def graphql(web, query, variables, token):
-    response = requests.post(
-        f"{web.url}/graphql/",
-        json={"query": query, "variables": variables},
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=15,
-    )
-    result = response.json()
-    assert response.status_code == 200 and "errors" not in result, result
-    return result["data"]
-
-
-def stored_sequence(room_id):
-    return list(Post.objects.filter(room_id=room_id).order_by("seq").values_list("seq", "id"))
-
-
 class Resumer:
     """A reader that drops its connection at random moments and resumes `after` the last
     position it received, on a web process of its own."""
@@ -77,6 +46,7 @@ class Resumer:
         self.web, self.token, self.room_id, self.rng = web, token, room_id, rng
         self.received = []  # (seq, id) in arrival order, across every connection
         self.reconnects = 0
+        self.sessions = 0  # connections acknowledged
 
     @property
     def last(self):
@@ -95,6 +65,7 @@ class Resumer:
         async with aconnect(self.web.ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
             await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {self.token}"}}))
             assert json.loads(await asyncio.wait_for(ws.recv(), 10))["type"] == "connection_ack"
+            self.sessions += 1
             variables = {"input": {"roomId": self.room_id, "after": self.last}}
             await ws.send(json.dumps({"type": "subscribe", "id": "posts", "payload": {"query": RESUME, "variables": variables}}))
             # Hang up after a random number of posts, or at a random moment, or never.
@@ -118,9 +89,9 @@ class Resumer:
 def test_every_resuming_reader_sees_the_rooms_stored_sequence_and_each_sender_their_own_order(two_workers):
     stack = two_workers
     webs = [stack.web1, stack.web2]
-    room_id = make_room()
-    users = [make_user() for _ in range(6)]
-    readers_token = make_user()[1]
+    room_id = make_room(prefix="stream").pk
+    users = [named_user("streamer") for _ in range(6)]
+    readers_token = named_user("streamer")[1]
     rng = random.Random(7)
     posts_each = 10  # the rate limit allows 10 a user in any 5 s
     sent = {username: [] for username, _ in users}  # plain bodies in the order each user sent them
@@ -128,10 +99,7 @@ def test_every_resuming_reader_sees_the_rooms_stored_sequence_and_each_sender_th
     async def post_all(username, token, web):
         for n in range(posts_each):
             body = "/stock=aapl.us" if n == 4 else f"{username} #{n}"
-            data = await asyncio.to_thread(
-                graphql, web, CREATE_POST, {"input": {"roomId": room_id, "body": body}}, token
-            )
-            assert data["createPost"]["success"] is True
+            await asyncio.to_thread(posted, OverHttp(web.url), token, body, room_id)
             if not body.startswith("/"):
                 sent[username].append(body)
             await asyncio.sleep(rng.uniform(0, 0.03))
@@ -140,7 +108,11 @@ def test_every_resuming_reader_sees_the_rooms_stored_sequence_and_each_sender_th
         done = asyncio.Event()
         readers = [Resumer(webs[n % 2], readers_token, room_id, random.Random(n)) for n in range(6)]
         reading = [asyncio.ensure_future(r.run(done)) for r in readers]
-        await asyncio.sleep(0.3)
+
+        async def all_connected():
+            return all(reader.sessions for reader in readers)
+
+        await await_until(all_connected, 20, "every reader's first connection")
         await asyncio.gather(*(post_all(u, t, webs[n % 2]) for n, (u, t) in enumerate(users)))
         expected = len(users) * posts_each  # every command ends as the bot's quote
         await asyncio.to_thread(
@@ -176,52 +148,46 @@ def test_every_resuming_reader_sees_the_rooms_stored_sequence_and_each_sender_th
 
 def test_history_then_subscribe_after_then_post_at_once_always_delivers_the_post_once(two_workers):
     stack = two_workers
-    room_id = make_room()
-    users = [make_user()[1] for _ in range(25)]
+    room_id = make_room(prefix="stream").pk
+    users = [named_user("streamer")[1] for _ in range(25)]
 
     for n in range(100):
         token = users[n % len(users)]
-        history = graphql(stack.web1, POSTS, {"input": {"roomId": room_id}}, token)["posts"]
-        newest = history[-1]["seq"] if history else 0
+        page = history(OverHttp(stack.web1.url), token, room_id)
+        newest = page[-1]["seq"] if page else 0
         web = (stack.web1, stack.web2)[n % 2]
-        with connect(web.ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
-            ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
-            assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
-            variables = {"input": {"roomId": room_id, "after": newest}}
-            ws.send(json.dumps({"type": "subscribe", "id": "p", "payload": {"query": RESUME, "variables": variables}}))
+        with Socket(web.ws_url).init(token) as ws:
+            ws.subscribe(RESUME, {"input": {"roomId": room_id, "after": newest}}, op_id="p")
             # At once: no waiting for the subscription to be live on the server.
             for body in (f"post {n}", f"fence {n}"):
-                graphql(stack.web1, CREATE_POST, {"input": {"roomId": room_id, "body": body}}, token)
-            bodies = [json.loads(ws.recv(timeout=15))["payload"]["data"]["postCreated"]["body"] for _ in range(2)]
+                posted(OverHttp(stack.web1.url), token, body, room_id)
+            bodies = [ws.next_payload("p", timeout=15)["postCreated"]["body"] for _ in range(2)]
             # The post, then the fence posted after it: nothing missed, nothing twice between.
             assert bodies == [f"post {n}", f"fence {n}"], f"round {n}: {bodies}"
 
 
 def test_resuming_too_far_behind_says_so_with_a_code(two_workers, settings):
     stack = two_workers
-    room_id = make_room()
-    token = make_user()[1]
+    room_id = make_room(prefix="stream").pk
+    token = named_user("streamer")[1]
     # 1,005 posts, then positions up to 5,000 whose posts a moderator deleted.
     Post.objects.bulk_create(
         Post(room_id=room_id, author="old", body=f"old {n}", request_id=uuid.uuid4(), seq=n) for n in range(1, 1006)
     )
     Room.objects.filter(pk=room_id).update(last_seq=5000)
-    with connect(stack.web2.ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
-        ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
-        assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
+    with Socket(stack.web2.ws_url).init(token) as ws:
         # far: 1,004 posts to replay (over 1,000); near: none, however many positions were freed.
         for op_id, after in (("far", 1), ("beyond", 9000), ("near", 1005)):
-            variables = {"input": {"roomId": room_id, "after": after}}
-            ws.send(json.dumps({"type": "subscribe", "id": op_id, "payload": {"query": RESUME, "variables": variables}}))
+            ws.subscribe(RESUME, {"input": {"roomId": room_id, "after": after}}, op_id=op_id)
         replies = {}
         while len(replies) < 2:
-            message = json.loads(ws.recv(timeout=10))
+            message = ws.recv(timeout=10)
             replies[message["id"]] = message
         assert replies["far"]["type"] == "error"
         assert replies["far"]["payload"][0]["extensions"]["code"] == "TOO_FAR_BEHIND"
         assert "reload" in replies["far"]["payload"][0]["message"]
         assert replies["beyond"]["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
         # The near one is live and stays so: a new post reaches it.
-        graphql(stack.web1, CREATE_POST, {"input": {"roomId": room_id, "body": "still here"}}, token)
-        message = json.loads(ws.recv(timeout=15))
+        posted(OverHttp(stack.web1.url), token, "still here", room_id)
+        message = ws.recv(timeout=15)
         assert (message["id"], message["payload"]["data"]["postCreated"]["seq"]) == ("near", 5001)

@@ -13,7 +13,7 @@ from posts.models import Post
 from posts.search import SEARCH_QUERY_MAX_LENGTH, SEARCH_WORDS_MAX
 from rooms.models import Room
 from rooms.services import create_room
-from tests.graphql_client import POSTS, InProcess, error_code, sign_up
+from tests.clients import POSTS, error_code, sign_up
 from tests.helpers import add_post, add_posts
 
 SEARCH = """query($input: SearchPostsInput!) {
@@ -21,16 +21,9 @@ SEARCH = """query($input: SearchPostsInput!) {
 }"""
 
 
-
 @pytest.fixture
-def gql(client):
-    return InProcess(client)
-
-
-@pytest.fixture
-def alice(gql, general):
-    token, user_id, username = sign_up(gql, "alice")
-    return token
+def alice(gql):
+    return sign_up(gql, "alice")[0]
 
 
 def search(gql, token, query, room="general", **extra):

@@ -10,7 +10,9 @@ from chatsite.asgi import application
 from chatsite import graphql_ws
 from posts import events
 from posts.stages import Event
-from tests.graphql_client import InProcess, sign_up
+from tests.clients import InProcess, sign_up
+from tests.helpers import user_with_token
+from tests.stack import await_until
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -54,6 +56,20 @@ class Socket(ApplicationCommunicator):
         await self.wait(5)
 
 
+async def healthz(staff_token):
+    """This process's /healthz/ figures, asked over ASGI as a client would."""
+    http = ApplicationCommunicator(
+        application,
+        {"type": "http", "method": "GET", "path": "/healthz/", "query_string": b"", "scheme": "http",
+         "headers": [(b"host", b"127.0.0.1"), (b"authorization", f"Bearer {staff_token}".encode())],
+         "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80)},
+    )
+    await http.send_input({"type": "http.request", "body": b""})
+    start, body = await http.receive_output(5), await http.receive_output(5)
+    assert start["status"] == 200, start
+    return json.loads(body["body"])
+
+
 async def subscribed(token, query, variables=None):
     ws = Socket()
     assert await ws.connect()
@@ -66,6 +82,7 @@ async def subscribed(token, query, variables=None):
 def test_many_subscribers_share_one_execution_per_query_shape(client, general, fresh_layer, monkeypatch, settings):
     settings.WEBSOCKET_MAX_CONNECTIONS_PER_USER = 1000  # one user stands for many readers here
     token, _, _ = sign_up(InProcess(client))
+    _, staff_token = user_with_token("staff", staff=True)
     executions = []
     real_execute = graphql_ws.execute
 
@@ -81,7 +98,10 @@ def test_many_subscribers_share_one_execution_per_query_shape(client, general, f
         sockets = [await subscribed(token, QUERY) for _ in range(SUBSCRIBERS)]
         sockets += [await subscribed(token, OTHER_SHAPE) for _ in range(3)]
         sockets += [await subscribed(token, RESUMING, {"after": 0}) for _ in range(5)]
-        await asyncio.sleep(0.3)  # let every subscription start listening
+        async def all_listening():
+            return (await healthz(staff_token))["room_streams"]["subscribers"] == len(sockets)
+
+        await await_until(all_listening, 10, "every subscription to listen to the room")
         # Announced, not stored: the room's position says nothing is missing before seq 1.
         await get_channel_layer().group_send(events.room_group(post["room_id"]), events.message(Event.POST_CREATED, events.room_group(post["room_id"]), post, None))
         frames = [await ws.receive_json_from(timeout=5) for ws in sockets]

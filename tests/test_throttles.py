@@ -13,7 +13,7 @@ from django.db import connection
 
 from accounts import services
 from chatsite.errors import ChatError
-from tests.graphql_client import PASSWORD, SIGN_UP, new_username
+from tests.clients import PASSWORD, SIGN_UP, new_username
 from tests.helpers import user_with_token
 from tests.stack import Web, ready
 from tests.test_websocket import Socket

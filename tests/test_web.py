@@ -8,7 +8,7 @@ from django.contrib.auth import get_user_model
 from accounts.services import sign_up
 from posts.public_ids import public_post_id
 from rooms.models import Room
-from tests.graphql_client import PASSWORD, new_username
+from tests.clients import PASSWORD, new_username
 from posts.search import SEARCH_LIMIT_DEFAULT, SEARCH_QUERY_MAX_LENGTH
 from posts.selectors import HISTORY_MAX, UNREAD_COUNT_MAX
 from tests.helpers import add_post, add_posts

@@ -5,175 +5,38 @@ it). A subscription has no acknowledgement in either protocol, so a test knows i
 when the process's /healthz/ (staff only) counts the group membership it makes.
 """
 import asyncio
-import itertools
 import json
 import time
 
 import pytest
 import requests
 from django.contrib.auth import get_user_model
-from rest_framework_simplejwt.tokens import AccessToken
 from websockets.asyncio.client import connect as aconnect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
-from websockets.sync.client import connect
 
-from tests.graphql_client import CREATE_POST, PASSWORD, OverHttp, new_username, sign_up
-from tests.stack import Web, ready, wait_until
+from tests.clients import (
+    LEGACY_WS, PASSWORD, POST_CREATED, POST_ERROR, POST_FIELDS, TRANSPORT_WS, WHO_AM_I,
+    OverHttp, Socket, health, listening, new_username, sign_up, wait_memberships,
+)
+from tests.helpers import add_post, chatter, make_room, posted, user_with_token
+from tests.stack import wait_until
 
-TRANSPORT_WS = "graphql-transport-ws"
-LEGACY_WS = "graphql-ws"
 FRAME_LIMIT = 64 * 1024
-QUIET_SECONDS = 1.5  # how long "nothing arrives" is watched, always after a positive control
-
-POST_FIELDS = "id roomId userId author body isBot createdAt"
-POST_CREATED = f"subscription($room: ID!) {{ postCreated(input: {{roomId: $room}}) {{ {POST_FIELDS} }} }}"
-POST_ERROR = "subscription { postError { requestId roomId userId body reason } }"
-WHO_AM_I = "query { user { id username } }"
 
 pytestmark = pytest.mark.usefixtures("transactional_db", "general")
-
-_ids = itertools.count(1)
-
-
-# --- clients ---
-
-
-class Socket:
-    """One WebSocket client speaking JSON frames."""
-
-    def __init__(self, url, protocol=TRANSPORT_WS, **options):
-        self.protocol = protocol
-        # legacy=False: websockets' forward-compatible form, a context manager.
-        self._connecting = connect(url, subprotocols=[protocol], open_timeout=10, close_timeout=2, legacy=False, **options)
-        self.ws = self._connecting.__enter__()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._connecting.__exit__(*exc)
-
-    def send(self, message):
-        self.ws.send(json.dumps(message))
-
-    def recv(self, timeout=10):
-        return json.loads(self.ws.recv(timeout=timeout))
-
-    def init(self, token=None, payload=None):
-        if payload is None:
-            payload = {"authorization": f"Bearer {token}"} if token else {}
-        self.send({"type": "connection_init", "payload": payload})
-        ack = self.recv()
-        assert ack == {"type": "connection_ack"}, ack
-        return self
-
-    def subscribe(self, query, variables=None, op_id=None):
-        op_id = op_id or f"op{next(_ids)}"
-        kind = "subscribe" if self.protocol == TRANSPORT_WS else "start"
-        self.send({"type": kind, "id": op_id, "payload": {"query": query, "variables": variables or {}}})
-        return op_id
-
-    def subscribe_posts(self, room_id, op_id=None):
-        return self.subscribe(POST_CREATED, {"room": room_id}, op_id)
-
-    def next_payload(self, op_id, timeout=10):
-        message = self.recv(timeout)
-        kind = "next" if self.protocol == TRANSPORT_WS else "data"
-        assert message["type"] == kind and message["id"] == op_id, message
-        assert "errors" not in message["payload"], message
-        return message["payload"]["data"]
-
-    def query(self, query, variables=None):
-        """A query over the socket: one result, then `complete`."""
-        op_id = self.subscribe(query, variables)
-        data = self.next_payload(op_id)
-        assert self.recv() == {"type": "complete", "id": op_id}
-        return data
-
-    def close_code(self, timeout=10):
-        """Read until the server closes; the close code it sent."""
-        try:
-            while True:
-                self.ws.recv(timeout=timeout)
-        except ConnectionClosed:
-            return self.ws.close_code
-
-    def assert_silent(self, seconds=QUIET_SECONDS):
-        try:
-            message = self.ws.recv(timeout=seconds)
-        except TimeoutError:
-            return
-        raise AssertionError(f"expected nothing, received {message}")
-
-
-def post(web, token, room_id, body):
-    result = OverHttp(web.url)(CREATE_POST, {"input": {"roomId": room_id, "body": body}}, token=token)
-    assert "errors" not in result, result
-    assert result["data"]["createPost"]["success"] is True
-    return result["data"]["createPost"]["requestId"]
-
-
-def health(web, staff_token):
-    response = requests.get(f"{web.url}/healthz/", headers={"Authorization": f"Bearer {staff_token}"}, timeout=10)
-    body = response.json()
-    assert "group_memberships" in body and "asyncio_tasks" in body, body
-    return body
-
-
-def listening(body):
-    """What a process listens to: each connection's own group, plus one per subscription to a
-    room (a process joins each group once, for all its listeners, and a room's stream is one
-    listener for all its subscriptions)."""
-    streams = body["room_streams"]
-    return body["process_groups"]["listeners"] - streams["rooms"] + streams["subscribers"]
-
-
-def wait_memberships(web, staff_token, count, timeout=10):
-    """Until the process listens to exactly `count` groups for connections and subscriptions."""
-    seen = []
-
-    def reached():
-        seen.append(listening(health(web, staff_token)))
-        return seen[-1] == count
-
-    try:
-        wait_until(reached, timeout, f"{count} group memberships on {web.label}")
-    except AssertionError as error:
-        raise AssertionError(f"{error}; last seen {seen[-5:]}") from None
-
-
-def make_user(*, staff=False, password=None):
-    """A user in the test database (committed: the tests are transactional) and its token.
-    No password unless asked: hashing one takes longer than most of these tests."""
-    user = get_user_model().objects.create_user(
-        username=new_username("staff" if staff else "user"), password=password, is_staff=staff
-    )
-    return user, str(AccessToken.for_user(user))
-
-
-def make_room(room_id):
-    from rooms.models import Room
-
-    return Room.objects.create(id=room_id, name=room_id.title())
 
 
 # --- the shared embedded web process ---
 
 
-def _started(env, label):
-    return ready(Web({k: v for k, v in env.items() if k != "AMQP_URL"}, label=label))
-
-
 @pytest.fixture(scope="module")
-def web(stack_env):
-    process = _started(stack_env, "ws-embedded")
-    yield process
-    process.stop()
+def web(embedded_web):
+    return embedded_web
 
 
 @pytest.fixture
 def staff_token():
-    return make_user(staff=True)[1]
+    return user_with_token("staff", staff=True)[1]
 
 
 @pytest.fixture
@@ -183,20 +46,14 @@ def quiet_web(web, staff_token):
     return web
 
 
-def _chatter():
-    """(access token, user id, username), as sign_up returns them."""
-    user, token = make_user()
-    return token, str(user.pk), user.username
-
-
 @pytest.fixture
 def alice(quiet_web):
-    return _chatter()
+    return chatter()
 
 
 @pytest.fixture
 def bob(quiet_web):
-    return _chatter()
+    return chatter()
 
 
 # --- graphql-transport-ws: connecting ---
@@ -228,8 +85,7 @@ def test_no_connection_init_within_3_seconds_closes_4408(quiet_web):
 
 
 def test_ping_gets_pong(quiet_web, alice):
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url).init(alice[0]) as socket:
         socket.send({"type": "ping"})
         assert socket.recv() == {"type": "pong"}
 
@@ -248,13 +104,12 @@ def test_browser_origin_from_another_port_of_an_allowed_host_is_refused(quiet_we
 
 
 def test_browser_origin_of_the_site_is_accepted(quiet_web, alice):
-    with Socket(quiet_web.ws_url, origin=f"http://127.0.0.1:{quiet_web.port}") as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url, origin=f"http://127.0.0.1:{quiet_web.port}").init(alice[0]) as socket:
         assert socket.query(WHO_AM_I) == {"user": {"id": alice[1], "username": alice[2]}}
 
 
 def test_session_cookie_authenticates_with_an_empty_connection_init(quiet_web):
-    staff, _ = make_user(staff=True, password=PASSWORD)
+    staff, _ = user_with_token("staff", staff=True, password=PASSWORD)
     browser = requests.Session()
     login_page = browser.get(f"{quiet_web.url}/admin/login/", timeout=10)
     assert login_page.status_code == 200
@@ -271,15 +126,13 @@ def test_session_cookie_authenticates_with_an_empty_connection_init(quiet_web):
     assert logged_in.status_code == 200 and "sessionid" in browser.cookies, logged_in.text[:500]
     cookie = f"sessionid={browser.cookies['sessionid']}"
 
-    with Socket(quiet_web.ws_url, additional_headers={"Cookie": cookie}) as socket:
-        socket.init(payload={})
+    with Socket(quiet_web.ws_url, additional_headers={"Cookie": cookie}).init(payload={}) as socket:
         assert socket.query(WHO_AM_I) == {"user": {"id": str(staff.pk), "username": staff.username}}
 
 
 def test_deactivated_user_cannot_subscribe_or_connect(quiet_web, alice):
     token, user_id, _ = alice
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         assert socket.query(WHO_AM_I)["user"]["id"] == user_id
 
         get_user_model().objects.filter(pk=user_id).update(is_active=False)
@@ -297,8 +150,7 @@ def test_deactivated_user_cannot_subscribe_or_connect(quiet_web, alice):
 
 
 def test_duplicate_subscription_id_closes_4409(quiet_web, alice):
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url).init(alice[0]) as socket:
         socket.subscribe_posts("general", op_id="same")
         socket.subscribe_posts("general", op_id="same")
         assert socket.close_code() == 4409
@@ -306,8 +158,7 @@ def test_duplicate_subscription_id_closes_4409(quiet_web, alice):
 
 def test_invalid_query_gets_an_error_and_the_connection_stays_usable(quiet_web, alice, staff_token):
     token = alice[0]
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         bad = socket.subscribe("subscription { postCreated(input: {roomId: \"general\"}) { id nonsense } }")
         message = socket.recv()
         assert message["type"] == "error" and message["id"] == bad, message
@@ -316,7 +167,7 @@ def test_invalid_query_gets_an_error_and_the_connection_stays_usable(quiet_web, 
 
         good = socket.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 2)
-        post(quiet_web, token, "general", "after the error")
+        posted(OverHttp(quiet_web.url), token, "after the error")
         assert socket.next_payload(good)["postCreated"]["body"] == "after the error"
 
 
@@ -325,15 +176,14 @@ def test_a_subscription_that_asks_too_much_is_refused_and_the_connection_stays_u
     such subscriber. Refused before it runs; nothing joins a group for it."""
     token = alice[0]
     aliases = " ".join(f"b{n}: body" for n in range(4000))
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         greedy = socket.subscribe(f'subscription {{ postCreated(input: {{roomId: "general"}}) {{ {aliases} }} }}')
         message = socket.recv()
         assert message["type"] == "error" and message["id"] == greedy, message
         assert message["payload"][0]["extensions"]["code"] == "BAD_USER_INPUT"
         good = socket.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 2)
-        post(quiet_web, token, "general", "still served")
+        posted(OverHttp(quiet_web.url), token, "still served")
         assert socket.next_payload(good)["postCreated"]["body"] == "still served"
 
 
@@ -359,8 +209,7 @@ def test_hostile_frames_close_with_the_contracts_code_and_leave_nothing_behind(q
 
 def test_one_connection_holds_at_most_50_operations_and_one_user_20_connections(quiet_web, alice, staff_token):
     token = alice[0]
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         for n in range(50):
             socket.subscribe(POST_ERROR, op_id=f"held{n}")
         refused = socket.subscribe(POST_ERROR, op_id="one-too-many")
@@ -385,20 +234,17 @@ def test_one_connection_holds_at_most_50_operations_and_one_user_20_connections(
 
 def test_an_answer_over_64_kb_reaches_the_client_the_limit_is_on_what_clients_send(quiet_web, alice):
     """Issue 9, item 9: 50 posts of 2,000 characters are a ~110 KB answer."""
-    from tests.helpers import add_post
 
     for n in range(50):
         add_post("general", f"{n:02d}" + "x" * 1998)
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url).init(alice[0]) as socket:
         query = 'query { posts(input: {roomId: "general"}) { seq body } }'
         posts = socket.query(query)["posts"]
     assert len(posts) == 50 and all(len(p["body"]) == 2000 for p in posts)
 
 
 def test_frame_over_64_kb_closes_4400(quiet_web, alice):
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url).init(alice[0]) as socket:
         # Control: a frame of exactly 64 KB is still read.
         head, tail = '{"type":"ping","payload":{"pad":"', '"}}'
         socket.ws.send(head + "x" * (FRAME_LIMIT - len(head) - len(tail)) + tail)
@@ -411,8 +257,7 @@ def test_frame_over_64_kb_closes_4400(quiet_web, alice):
 def test_frame_over_the_servers_own_limit_also_closes_4400(quiet_web, alice, size):
     """The server (uvicorn, --ws-max-size) refuses messages over its own limit before the
     consumer sees them; the contract's code must hold there too."""
-    with Socket(quiet_web.ws_url, max_size=None) as socket:
-        socket.init(alice[0])
+    with Socket(quiet_web.ws_url, max_size=None).init(alice[0]) as socket:
         try:
             socket.ws.send('{"type":"ping","payload":"' + "x" * size + '"}')
         except ConnectionClosed:
@@ -422,17 +267,16 @@ def test_frame_over_the_servers_own_limit_also_closes_4400(quiet_web, alice, siz
 
 def test_complete_stops_delivery_but_another_subscription_still_receives(quiet_web, alice, staff_token):
     token = alice[0]
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         stopped = socket.subscribe_posts("general")
         kept = socket.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 3)  # user.<id>, and each subscription
-        post(quiet_web, token, "general", "both see this")
+        posted(OverHttp(quiet_web.url), token, "both see this")
         first = [socket.recv(), socket.recv()]
         assert sorted(m["id"] for m in first) == sorted([stopped, kept]), first
 
         socket.send({"type": "complete", "id": stopped})
-        post(quiet_web, token, "general", "only the kept one sees this")
+        posted(OverHttp(quiet_web.url), token, "only the kept one sees this")
         assert socket.next_payload(kept)["postCreated"]["body"] == "only the kept one sees this"
         socket.assert_silent()
 
@@ -440,21 +284,20 @@ def test_complete_stops_delivery_but_another_subscription_still_receives(quiet_w
 def test_several_subscriptions_on_one_connection(quiet_web, alice, staff_token):
     token = alice[0]
     make_room("kitchen")
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         general_1, general_2 = socket.subscribe_posts("general"), socket.subscribe_posts("general")
         kitchen = socket.subscribe_posts("kitchen")
         errors = socket.subscribe(POST_ERROR)
         wait_memberships(quiet_web, staff_token, 4)  # user.<id> (every connection), and each subscription to a room
 
-        post(quiet_web, token, "general", "hello general")
+        posted(OverHttp(quiet_web.url), token, "hello general")
         got = {m["id"]: m["payload"]["data"]["postCreated"]["body"] for m in (socket.recv(), socket.recv())}
         assert got == {general_1: "hello general", general_2: "hello general"}
 
-        post(quiet_web, token, "kitchen", "hello kitchen")
+        posted(OverHttp(quiet_web.url), token, "hello kitchen", "kitchen")
         assert socket.next_payload(kitchen)["postCreated"]["body"] == "hello kitchen"
 
-        post(quiet_web, token, "general", "/foo")
+        posted(OverHttp(quiet_web.url), token, "/foo")
         error = socket.next_payload(errors)["postError"]
         assert (error["body"], error["roomId"]) == ("/foo", "general")
         socket.assert_silent()
@@ -463,12 +306,11 @@ def test_several_subscriptions_on_one_connection(quiet_web, alice, staff_token):
 def test_post_created_for_one_room_does_not_receive_another_rooms_posts(quiet_web, alice, staff_token):
     token = alice[0]
     make_room("elsewhere")
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         op_id = socket.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 2)
-        post(quiet_web, token, "elsewhere", "not for general")
-        post(quiet_web, token, "general", "for general")
+        posted(OverHttp(quiet_web.url), token, "not for general", "elsewhere")
+        posted(OverHttp(quiet_web.url), token, "for general")
         # Had the first post leaked, it would arrive first.
         received = socket.next_payload(op_id)["postCreated"]
         assert (received["roomId"], received["body"]) == ("general", "for general")
@@ -477,11 +319,10 @@ def test_post_created_for_one_room_does_not_receive_another_rooms_posts(quiet_we
 
 def test_post_created_delivers_the_post_as_stored(quiet_web, alice, staff_token):
     token, user_id, username = alice
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         op_id = socket.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 2)
-        post(quiet_web, token, "general", "as stored")
+        posted(OverHttp(quiet_web.url), token, "as stored")
         received = socket.next_payload(op_id)["postCreated"]
     history = OverHttp(quiet_web.url)(
         "query { posts(input: {roomId: \"general\"}) { " + POST_FIELDS + " } }", token=token
@@ -498,7 +339,7 @@ def test_post_error_reaches_only_the_requester(quiet_web, alice, bob, staff_toke
         my_errors, their_errors = mine.subscribe(POST_ERROR), theirs.subscribe(POST_ERROR)
         wait_memberships(quiet_web, staff_token, 2)
 
-        request_id = post(quiet_web, alice[0], "general", command)
+        request_id = posted(OverHttp(quiet_web.url), alice[0], command)
         error = mine.next_payload(my_errors)["postError"]
         assert error["requestId"] == request_id
         assert (error["userId"], error["roomId"], error["body"]) == (alice[1], "general", command)
@@ -506,7 +347,7 @@ def test_post_error_reaches_only_the_requester(quiet_web, alice, bob, staff_toke
         theirs.assert_silent()
 
         # Control: bob's subscription works; his own error reaches him, and not alice.
-        request_id = post(quiet_web, bob[0], "general", "/bar")
+        request_id = posted(OverHttp(quiet_web.url), bob[0], "/bar")
         assert theirs.next_payload(their_errors)["postError"]["requestId"] == request_id
         mine.assert_silent()
 
@@ -531,14 +372,14 @@ def test_legacy_start_gets_the_same_post_as_the_modern_protocol_and_stop_complet
         legacy_op, modern_op = legacy.subscribe_posts("general"), modern.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 4)
 
-        post(quiet_web, token, "general", "for both protocols")
+        posted(OverHttp(quiet_web.url), token, "for both protocols")
         from_legacy = legacy.next_payload(legacy_op)["postCreated"]
         assert from_legacy["body"] == "for both protocols"
         assert from_legacy == modern.next_payload(modern_op)["postCreated"]
 
         legacy.send({"type": "stop", "id": legacy_op})
         assert legacy.recv() == {"type": "complete", "id": legacy_op}
-        post(quiet_web, token, "general", "after stop")
+        posted(OverHttp(quiet_web.url), token, "after stop")
         assert modern.next_payload(modern_op)["postCreated"]["body"] == "after stop"
         legacy.assert_silent()
 
@@ -561,7 +402,7 @@ def test_legacy_invalid_operation_gets_one_error_object_and_the_connection_stays
 
         socket.send({"id": "2", "type": "start", "payload": {"query": POST_CREATED, "variables": {"room": "general"}}})
         wait_memberships(quiet_web, staff_token, 2)
-        post(quiet_web, token, "general", "legacy still works")
+        posted(OverHttp(quiet_web.url), token, "legacy still works")
         assert socket.next_payload("2")["postCreated"]["body"] == "legacy still works"
 
 
@@ -666,7 +507,7 @@ def test_a_post_created_on_web1_reaches_a_subscriber_on_web2_and_not_another_roo
         elsewhere.subscribe_posts("faraway")
         wait_memberships(web2, staff_token, 4)
 
-        post(web1, token, "general", "across processes")
+        posted(OverHttp(web1.url), token, "across processes")
         received = listener.next_payload(op_id, timeout=10)["postCreated"]
         assert (received["body"], received["userId"], received["roomId"]) == ("across processes", user_id, "general")
         elsewhere.assert_silent()
@@ -693,7 +534,7 @@ def test_a_bot_error_reaches_only_its_requester_across_processes(full_stack, sta
 
         # Posted through the other process than the one the requester listens on.
         other = webs["web2" if requester_on == "web1" else "web1"]
-        request_id = post(other, alice_token, "general", "/stock=nope.us")
+        request_id = posted(OverHttp(other.url), alice_token, "/stock=nope.us")
         error = mine.next_payload(my_op, timeout=15)["postError"]
         assert (error["requestId"], error["userId"], error["body"]) == (request_id, alice_id, "/stock=nope.us")
         assert "nope.us" in error["reason"].lower(), error
@@ -712,8 +553,7 @@ def test_a_moderator_deactivating_a_user_closes_their_open_connections(quiet_web
               "next": "/admin/"},
         timeout=10,
     )
-    with Socket(quiet_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(quiet_web.ws_url).init(token) as socket:
         socket.subscribe_posts("general")
         wait_memberships(quiet_web, staff_token, 2)
 

@@ -3,8 +3,9 @@ sends and for a socket it doesn't read, database threads, validation work. Each 
 to a started `web` over a real WebSocket and measures the process (its RSS, its answers)."""
 import pytest
 
+from tests.clients import Socket, health
 from tests.helpers import user_with_token
-from tests.test_websocket import Socket
+from tests.stack import Web, embedded_env, running
 
 pytestmark = pytest.mark.usefixtures("transactional_db", "general")
 
@@ -29,8 +30,7 @@ def test_refused_documents_leave_nothing_behind(embedded_web):
     """300 distinct ~8 KB documents refused at the token limit: the process keeps none of
     them (a cached syntax error held the parser's state, ~0.7 MB each: ~200 MB)."""
     _, token = user_with_token("docs")
-    with Socket(embedded_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(embedded_web.ws_url).init(token) as socket:
         socket.subscribe("query { user { id } }", op_id="warm")
         socket.recv()
         socket.recv()
@@ -52,8 +52,7 @@ def test_a_document_refused_for_its_cost_is_not_validated_further(embedded_web):
     though the document also asks for a field that doesn't exist."""
     _, token = user_with_token("cost")
     document = "query { " + " ".join(f"a{i}: __typename" for i in range(660)) + " nosuchfield }"
-    with Socket(embedded_web.ws_url) as socket:
-        socket.init(token)
+    with Socket(embedded_web.ws_url).init(token) as socket:
         errors = error_of(socket, socket.subscribe(document))
     assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"]
     assert "too much at once" in errors[0]["message"]
@@ -109,10 +108,8 @@ def test_one_users_queued_work_keeps_nobody_else_waiting(embedded_web, general):
 
 
 def staff_health(web):
-    import requests
-
     _, token = user_with_token("health", staff=True)
-    return lambda: requests.get(f"{web.url}/healthz/", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    return lambda: health(web, token)
 
 
 def test_readers_that_never_read_make_the_server_hold_one_page_each(embedded_web, general):
@@ -158,15 +155,9 @@ def test_readers_that_never_read_make_the_server_hold_one_page_each(embedded_web
 def small_backlog_web(stack_env):
     """An embedded `web` that lets a connection leave 64 KB unread, and checks the room's
     position often (so posts stored without the pipeline reach subscribers at once)."""
-    from tests.stack import Web, ready
-
-    env = {k: v for k, v in stack_env.items() if k != "AMQP_URL"}
-    env.update(WEBSOCKET_MAX_BACKLOG_BYTES=str(64 * 1024), STREAM_CHECK_SECONDS="0.2")
-    process = ready(Web(env, label="small-backlog"))
-    try:
+    env = embedded_env(stack_env, WEBSOCKET_MAX_BACKLOG_BYTES=str(64 * 1024), STREAM_CHECK_SECONDS="0.2")
+    with running(Web(env, label="small-backlog")) as process:
         yield process
-    finally:
-        process.stop()
 
 
 def test_a_reader_too_far_behind_is_released_then_closed_with_4413(small_backlog_web, general):

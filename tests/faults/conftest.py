@@ -1,15 +1,10 @@
 """A stack of its own for each fault test: two `web`, a `worker`, the `bot`, as the Procfile
 starts them, so that what one fault leaves behind can't touch another test."""
-import itertools
-
 import pytest
 from django.conf import settings
 
-from rooms.models import Room
 from tests.conftest import Stack, need, new_vhost
-from tests.helpers import user_with_token
-
-_rooms = itertools.count(1)
+from tests.helpers import make_room as new_room, named_user
 
 # Posts flow faster than the default rate limit allows one user; stages give up after two
 # retries (1 s, 2 s) instead of ten, so "fails for good" takes seconds, not minutes.
@@ -39,11 +34,7 @@ def start_stack(stack_env, fault_vhost, postgresql):
     def start(**env):
         stack = Stack({**stack_env, **FAULT_ENV, **env}, fault_vhost)
         stacks.append(stack)
-        stack.web1, stack.web2 = stack.web(label="web1"), stack.web(label="web2")
-        stack.posts_worker, stack.bot = stack.worker("worker"), stack.worker("bot")
-        for process in stack.processes:
-            process.wait_ready()
-        return stack
+        return stack.start_procfile()
 
     yield start
     for stack in stacks:
@@ -52,9 +43,9 @@ def start_stack(stack_env, fault_vhost, postgresql):
 
 def make_users(n, prefix="faulty"):
     """(username, access token) of `n` new users."""
-    return [(user.username, token) for user, token in (user_with_token(prefix) for _ in range(n))]
+    return [named_user(prefix) for _ in range(n)]
 
 
 def make_room():
-    room_id = f"fault-{next(_rooms)}"
-    return Room.objects.create(id=room_id, name=room_id).pk
+    """A new room's id."""
+    return new_room(prefix="fault").pk

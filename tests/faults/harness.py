@@ -12,6 +12,7 @@ import collections
 import json
 import threading
 import time
+from contextlib import contextmanager
 
 import requests
 from django.db import connection
@@ -20,7 +21,8 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from posts.models import Post
 from posts.public_ids import post_pk
-from tests.graphql_client import CREATE_POST
+from tests.clients import CREATE_POST
+from tests.helpers import stored_sequence
 from tests.stack import wait_until
 
 RESUME = "subscription($input: PostCreatedInput!) { postCreated(input: $input) { id seq author body } }"
@@ -152,8 +154,14 @@ class Reader:
                 self.received.append((post["seq"], post_pk(post["id"])))
 
 
-def stored_sequence(room_id):
-    return list(Post.objects.filter(room_id=room_id).order_by("seq").values_list("seq", "id"))
+@contextmanager
+def posting_and_reading(stack, room_id, users, reader_tokens=None):
+    """`users` posting to the room through both web processes, and a reader on each (as the
+    first two users unless `reader_tokens` says), for the block: yields (traffic, readers)."""
+    reader_tokens = reader_tokens or [token for _, token in users[:2]]
+    readers = [Reader(stack.web1, reader_tokens[0], room_id), Reader(stack.web2, reader_tokens[1], room_id)]
+    with readers[0], readers[1], Traffic([stack.web1, stack.web2], room_id, users) as traffic:
+        yield traffic, readers
 
 
 def reckon(traffic, readers, room_id, expected_extra=0, timeout=90):

@@ -13,12 +13,12 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection
 from kombu import Connection, Exchange, Producer
-from websockets.sync.client import connect
 
 from posts.models import Post, PostRequest
+from tests.clients import OverHttp, Socket
 from tests.faults.conftest import make_room, make_users
-from tests.faults.harness import POST_ERROR, Reader, Traffic, graphql, reckon
-from tests.graphql_client import CREATE_POST
+from tests.faults.harness import POST_ERROR, Reader, Traffic, reckon
+from tests.helpers import posted
 from tests.stack import wait_until
 
 pytestmark = [pytest.mark.fullstack, pytest.mark.django_db(transaction=True)]
@@ -97,16 +97,12 @@ def test_a_stage_that_fails_for_good_ends_in_post_error_and_keeps_the_text_out_o
     (_, victim_token), others = users[0], users[1:]
     secret = f"cursed secret {uuid.uuid4().hex}"
     with Reader(stack.web1, victim_token, room_id) as reader, Traffic([stack.web1, stack.web2], room_id, others) as traffic:
-        with connect(stack.web2.ws_url, subprotocols=["graphql-transport-ws"], open_timeout=10) as ws:
-            ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {victim_token}"}}))
-            assert json.loads(ws.recv(timeout=10))["type"] == "connection_ack"
-            ws.send(json.dumps({"type": "subscribe", "id": "e", "payload": {"query": POST_ERROR}}))
+        with Socket(stack.web2.ws_url).init(victim_token) as ws:
+            ws.subscribe(POST_ERROR, op_id="e")
             traffic.wait_for(3)
-            answer = graphql(stack.web1, CREATE_POST, {"input": {"roomId": room_id, "body": secret}}, victim_token)
-            assert answer["data"]["createPost"]["success"] is True  # accepted: the pipeline has it
-            request_id = answer["data"]["createPost"]["requestId"]
+            request_id = posted(OverHttp(stack.web1.url), victim_token, secret, room_id)  # accepted: the pipeline has it
             # Two retries (1 s, 2 s in this stack), then the requester is told.
-            frame = json.loads(ws.recv(timeout=30))
+            frame = ws.recv(timeout=30)
         traffic.wait_for(5)
         reckon(traffic, [reader], room_id)
     assert frame["type"] == "next", frame

@@ -3,15 +3,15 @@ read: the bot is killed, RabbitMQ is stopped and started, PostgreSQL is restarte
 Each test ends with the reckoning (tests/faults/harness.py): every accepted post stored
 exactly once, in its room, and delivered in order to the readers."""
 import subprocess
-import time
 
 import pytest
 
 from posts.models import Post
 from tests.fake_stooq import HEADER, FakeStooq
 from tests.faults.conftest import make_room, make_users
-from tests.faults.harness import Reader, Traffic, graphql, reckon
-from tests.graphql_client import CREATE_POST
+from tests.clients import OverHttp
+from tests.faults.harness import posting_and_reading, reckon
+from tests.helpers import create_post, posted
 from tests.stack import wait_until
 
 pytestmark = [pytest.mark.fullstack, pytest.mark.django_db(transaction=True)]
@@ -24,11 +24,9 @@ def test_the_bot_killed_while_stooq_hangs_answers_the_command_once_when_started_
         room_id = make_room()
         users = make_users(3)
         asker = users[0][1]
-        readers = [Reader(stack.web1, asker, room_id), Reader(stack.web2, asker, room_id)]
-        with readers[0], readers[1], Traffic([stack.web1, stack.web2], room_id, users[1:]) as traffic:
+        with posting_and_reading(stack, room_id, users[1:], [asker, asker]) as (traffic, readers):
             traffic.wait_for(4)
-            answer = graphql(stack.web1, CREATE_POST, {"input": {"roomId": room_id, "body": "/stock=slow.us"}}, asker)
-            assert answer["data"]["createPost"]["success"] is True
+            posted(OverHttp(stack.web1.url), asker, "/stock=slow.us", room_id)
             wait_until(lambda: any("slow.us" in path for path in stooq.requests), 15, "the bot to ask Stooq")
             stack.bot.kill()  # mid-request: its message was never acknowledged
             traffic.wait_for(3)
@@ -49,16 +47,13 @@ def rabbitmqctl(*args):
 
 
 def test_rabbitmq_stopped_and_started_mid_stream_refuses_posts_while_down_and_everything_recovers(start_stack):
-    stack = start_stack()
-    room_id = make_room()
-    users = make_users(4)
-    readers = [Reader(stack.web1, users[0][1], room_id), Reader(stack.web2, users[1][1], room_id)]
-    with readers[0], readers[1], Traffic([stack.web1, stack.web2], room_id, users) as traffic:
+    stack, room_id, users = start_stack(), make_room(), make_users(4)
+    with posting_and_reading(stack, room_id, users) as (traffic, readers):
         traffic.wait_for(8)
         rabbitmqctl("stop_app")
         try:
-            time.sleep(1)
-            while_down = graphql(stack.web2, CREATE_POST, {"input": {"roomId": room_id, "body": "while down"}}, users[0][1])
+            wait_until(lambda: traffic.refused["UNAVAILABLE"] >= 1, 30, "the web processes to find the broker down")
+            while_down = create_post(OverHttp(stack.web2.url), users[0][1], "while down", room_id)
             wait_until(lambda: traffic.refused["UNAVAILABLE"] >= 4, 30, "posts refused while the broker is down")
         finally:
             rabbitmqctl("start_app")
@@ -82,11 +77,8 @@ def test_rabbitmq_stopped_and_started_mid_stream_refuses_posts_while_down_and_ev
 
 
 def test_postgresql_restarted_mid_stream_loses_nothing(start_stack):
-    stack = start_stack()
-    room_id = make_room()
-    users = make_users(4)
-    readers = [Reader(stack.web1, users[0][1], room_id), Reader(stack.web2, users[1][1], room_id)]
-    with readers[0], readers[1], Traffic([stack.web1, stack.web2], room_id, users) as traffic:
+    stack, room_id = start_stack(), make_room()
+    with posting_and_reading(stack, room_id, make_users(4)) as (traffic, readers):
         traffic.wait_for(8)
         cluster = subprocess.run(["ls", "/etc/postgresql"], capture_output=True, text=True).stdout.split()[0]
         restarted = subprocess.run(
