@@ -13,10 +13,9 @@ from django.db import connection
 
 from accounts import services
 from chatsite.errors import ChatError
-from tests.clients import PASSWORD, SIGN_UP, new_username
+from tests.clients import PASSWORD, SIGN_UP, Socket, new_username
 from tests.helpers import user_with_token
 from tests.stack import Web, ready
-from tests.test_websocket import Socket
 
 LOGIN = "mutation($input: AuthInput!) { login(input: $input) { accessToken } }"
 WRONG = "wrong but long enough"
