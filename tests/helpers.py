@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from rest_framework_simplejwt.tokens import AccessToken
 
+from chatsite.errors import ChatError
 from posts import posting as pipeline_stages  # noqa: F401 (request_post and each stage, in order)
 from posts.mentions import record_mentions
 from posts.models import Post, PostChange, PostRequest
@@ -140,3 +141,12 @@ def stored_sequence(room_id):
 def post_table_sizes():
     """How many rows the post tables hold (posts, changes, requests)."""
     return [model.objects.count() for model in (Post, PostChange, PostRequest)]
+
+
+def outcome(call):
+    """"OK", or the code of the error a client would see: for rules called directly."""
+    try:
+        call()
+        return "OK"
+    except ChatError as error:
+        return error.code

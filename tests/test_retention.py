@@ -10,11 +10,10 @@ from django.utils import timezone
 from accounts import services as accounts
 from accounts.models import Attempt
 from chatsite import retention, throttle
-from chatsite.errors import ChatError
 from posts import posting as posts
 from posts.models import Post, PostRequest
 from tests.clients import PASSWORD
-from tests.helpers import user_with_token
+from tests.helpers import outcome, user_with_token
 from tests.stack import Web, Worker, ready, wait_until
 
 pytestmark = pytest.mark.usefixtures("general")
@@ -25,13 +24,6 @@ MARGIN = timedelta(seconds=30)
 def ago(delta):
     return timezone.now() - delta
 
-
-def outcome(call):
-    try:
-        call()
-        return "OK"
-    except ChatError as error:
-        return error.code
 
 
 @pytest.mark.django_db

@@ -12,9 +12,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 
 from accounts import services
-from chatsite.errors import ChatError
 from tests.clients import PASSWORD, SIGN_UP, Socket, new_username
-from tests.helpers import user_with_token
+from tests.helpers import outcome, user_with_token
 from tests.stack import Web, ready
 
 LOGIN = "mutation($input: AuthInput!) { login(input: $input) { accessToken } }"
@@ -129,13 +128,6 @@ def fire_together(count, call):
     with ThreadPoolExecutor(count) as threads:
         return list(threads.map(one, range(count)))
 
-
-def outcome(call):
-    try:
-        call()
-        return "OK"
-    except ChatError as error:
-        return error.code
 
 
 def test_concurrent_wrong_passwords_check_at_most_the_lockout_limit(settings):
