@@ -55,7 +55,10 @@ def told_without_row_data(stage):
     @functools.wraps(stage)
     def run(**kwargs):
         try:
-            return stage(**kwargs)
+            # A stage's result is nothing: what it did is in the database. (Celery logs a
+            # task's return value, and a stored post's would put its text in the log.)
+            stage(**kwargs)
+            return None
         except StageDatabaseError:
             raise
         except DatabaseError as exc:

@@ -94,9 +94,10 @@ def test_a_post_is_stored_and_its_group_message_sent(full_stack, web1, tap):
     assert message["post"]["id"] == public_post_id(post.pk) and message["post"]["body"] == "through the whole pipeline"
 
 
-def test_each_stage_logs_the_request_id(full_stack, web1):
+def test_each_stage_logs_the_request_id_and_no_post_text(full_stack, web1):
     token, _, _ = sign_up(web1)
-    request_id = posted(web1, token, "follow me")
+    text = f"follow {uuid.uuid4().hex[:12]}"  # nowhere in any log: people's posts stay out of them
+    request_id = posted(web1, token, text)
     stored_post(request_id)
     quote_id = posted(web1, token, "/stock=aapl.us")
     stored_post(quote_id)
@@ -116,6 +117,7 @@ def test_each_stage_logs_the_request_id(full_stack, web1):
         "new.post.accepted",
         "new.post.created",
     }
+    assert text not in full_stack.logs()
 
 
 def test_stock_command_ends_as_the_bots_quote(full_stack, web1, tap):

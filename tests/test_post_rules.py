@@ -22,9 +22,11 @@ def requested(user, body, room="general"):
 
 
 def accept(request):
-    return posting.new_post_accepted(
+    """new.post.accepted for the request; the post it stored, if it stored one."""
+    posting.new_post_accepted(
         request_id=str(request.request_id), room_id=request.room_id, user_id=request.user_id, body=request.body
     )
+    return Post.objects.filter(request_id=request.request_id).first()
 
 
 def positions(room="general"):
@@ -67,14 +69,15 @@ def test_a_stage_run_twice_stores_the_post_once(ann):
 def test_a_request_createpost_never_committed_is_not_stored(ann, monkeypatch):
     monkeypatch.setattr(posting, "REQUEST_COMMIT_WAIT_SECONDS", 0.05)
     ghost = PostRequest(user=ann, room_id="general", body="rolled back")  # never saved
-    assert posting.new_post_accepted(request_id=str(ghost.request_id), room_id="general", user_id=ann.pk, body="x") is None
+    posting.new_post_accepted(request_id=str(ghost.request_id), room_id="general", user_id=ann.pk, body="x")
     assert not Post.objects.exists()
 
 
 def test_the_bots_reply_takes_the_next_position(ann):
     command = requested(ann, "/stock=aapl.us")
     accept(requested(ann, "before the quote"))
-    quote = posting.new_post_accepted(request_id=str(command.request_id), room_id="general", user_id=None, body="quote")
+    posting.new_post_accepted(request_id=str(command.request_id), room_id="general", user_id=None, body="quote")
+    quote = Post.objects.get(request_id=command.request_id)
     assert (quote.author, quote.is_bot, quote.seq) == ("StockBot", True, 2)
     assert PostRequest.objects.get(pk=command.pk).state == PostRequest.State.STORED
 

@@ -11,7 +11,7 @@ from celery import current_app
 
 from tests.clients import POSTS, data
 from tests.helpers import (
-    PostRequest, add_post, add_posts, create_post, issue_room_token, make_room, pipeline_stages, user_with_token,
+    Post, PostRequest, add_post, add_posts, create_post, issue_room_token, make_room, pipeline_stages, user_with_token,
 )
 
 ROOMS = "{ rooms { id name isPrivate isDirect lastReadSeq unreadCount mentionCount } }"
@@ -76,7 +76,8 @@ def test_accepting_a_users_post_makes_10_queries(ann, published, django_assert_n
     user, _ = ann
     payload = requested(user, "accepted")
     with django_assert_num_queries(10):
-        post = pipeline_stages.new_post_accepted(**payload)
+        pipeline_stages.new_post_accepted(**payload)
+    post = Post.objects.get(request_id=payload["request_id"])
     assert post.body == "accepted" and post.seq == 1
 
 
@@ -92,9 +93,10 @@ def test_a_bot_reply_makes_no_query_and_accepting_it_7(ann, published, django_as
     with django_assert_num_queries(0):
         pipeline_stages.bot_post_request(room_token=token, body="AAPL.US quote is $93.42 per share")
     with django_assert_num_queries(7):
-        quote = pipeline_stages.new_post_accepted(
+        pipeline_stages.new_post_accepted(
             request_id=payload["request_id"], room_id="general", user_id=None, body="AAPL.US quote is $93.42 per share"
         )
+    quote = Post.objects.get(request_id=payload["request_id"])
     assert quote.is_bot
 
 
