@@ -6,8 +6,6 @@ chat with a restart of the web process, a reader whose own network drops (catchi
 `postCreated(after:)`), and one away too long to be replayed (TOO_FAR_BEHIND: a reload).
 """
 import json
-import os
-import shutil
 
 import pytest
 
@@ -18,7 +16,7 @@ from tests.browser import (
     shown_seqs,
 )
 from tests.clients import CREATE_POST, PASSWORD, POSTS, OverHttp, new_username
-from tests.stack import ROOT, Web, embedded_env, wait_until
+from tests.stack import Web, embedded_env, wait_until
 
 XSS = "<img src=x onerror=alert(1)>"
 QUOTE = "AAPL.US quote is $93.42 per share"
@@ -158,10 +156,7 @@ def run_scenario(site, browser, web, room, bea, carl_token, ann_name, room_path)
         ann.fill("#post-body", "")
 
         shot(bob, "room-bea", site.mode)
-        screenshot = shot(ann, "room-ann", site.mode)
-        if site.mode == "embedded" and os.environ.get("UPDATE_DOCS_SCREENSHOT"):
-            # The README's picture: refreshed on demand, so a test run leaves the tree clean.
-            shutil.copyfile(screenshot, ROOT / "docs" / "room.png")
+        shot(ann, "room-ann", site.mode)
 
         # Our web process goes away: both pages say so, and keep trying.
         newest_before = {page: shown_seqs(page)[-1] for page in (ann, bob)}
