@@ -18,9 +18,10 @@ work it is. Each call hands its connection back (to the pool, on PostgreSQL) whe
 """
 import asyncio
 import contextvars
+import functools
 import threading
 from collections import OrderedDict, deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 
 from django.db import close_old_connections
 
@@ -40,24 +41,29 @@ def _call(function, args):
         close_old_connections()
 
 
-class FairPool:
-    """Threads that take queued jobs lane by lane, round robin."""
+class FairPool(Executor):
+    """Daemon threads that take queued calls lane by lane, round robin (one lane: in order).
+    Daemons, unlike ThreadPoolExecutor's threads, can't keep a stopping process alive."""
 
     def __init__(self, threads, lane_threads, name):
         self.threads, self.lane_threads, self.name = threads, lane_threads, name
-        self.waiting = OrderedDict()  # lane -> deque of (future, function, args); the next lane first
-        self.running = {}  # lane -> jobs running now
+        self.waiting = OrderedDict()  # lane -> deque of (future, call); the next lane first
+        self.running = {}  # lane -> calls running now
         self.idle = threading.Condition()
         self.started = 0
 
-    def submit(self, job_lane, function, args):
+    def submit(self, function, /, *args, **kwargs):
+        """`function(*args, **kwargs)` in the current task's lane (an Executor's submit)."""
+        return self.submit_to(lane.get(), functools.partial(function, *args, **kwargs))
+
+    def submit_to(self, job_lane, call):
         future = Future()
         with self.idle:
-            self.waiting.setdefault(job_lane, deque()).append((future, function, args))
+            self.waiting.setdefault(job_lane, deque()).append((future, call))
             if self.started < self.threads:
                 self.started += 1
                 threading.Thread(target=self._serve, name=f"{self.name}-{self.started}", daemon=True).start()
-            self.idle.notify()
+            self.idle.notify_all()
         return future
 
     def _next(self):
@@ -79,11 +85,11 @@ class FairPool:
                 while taken is None:
                     self.idle.wait()
                     taken = self._next()
-            job_lane, (future, function, args) = taken
+            job_lane, (future, call) = taken
             try:
                 if future.set_running_or_notify_cancel():  # a cancelled caller's job is skipped
                     try:
-                        future.set_result(_call(function, args))
+                        future.set_result(call())
                     except BaseException as error:
                         future.set_exception(error)
             finally:
@@ -91,7 +97,17 @@ class FairPool:
                     self.running[job_lane] -= 1
                     if not self.running[job_lane]:
                         del self.running[job_lane]
-                    self.idle.notify()
+                    self.idle.notify_all()
+
+    @property
+    def unfinished(self):
+        with self.idle:
+            return sum(len(jobs) for jobs in self.waiting.values()) + sum(self.running.values())
+
+    def wait_idle(self, timeout):
+        """True once nothing is queued or running; False if that took longer than `timeout`."""
+        with self.idle:
+            return self.idle.wait_for(lambda: not self.waiting and not self.running, timeout)
 
     def stats(self):
         with self.idle:
@@ -106,7 +122,7 @@ async def on_db_thread(function, *args, timeout=None):
     """`function(*args)` on a database thread, in the current task's lane; past `timeout`
     seconds, TimeoutError (and the job, if it has not started, never runs)."""
     async with asyncio.timeout(timeout):
-        return await asyncio.wrap_future(_work.submit(lane.get(), function, args))
+        return await asyncio.wrap_future(_work.submit(_call, function, args))
 
 
 async def on_setup_thread(function, *args):

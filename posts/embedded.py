@@ -29,15 +29,15 @@ import asyncio
 import atexit
 import contextvars
 import logging
-import queue
 import threading
 import time
-from concurrent.futures import Executor, Future
 
 import jwt
 from asgiref.sync import sync_to_async
 from celery import current_app
 from django.db import close_old_connections, transaction
+
+from chatsite.db import FairPool
 
 log = logging.getLogger("posts.pipeline")
 
@@ -92,55 +92,11 @@ def send_after_commit(stage, payload):
     transaction.on_commit(lambda: _schedule(stage, payload), robust=True)
 
 
-class StagePool(Executor):
-    """A fixed number of daemon threads taking calls in order from one queue.
-
-    Daemons, unlike ThreadPoolExecutor's threads, can't keep a stopping process alive: a
-    stage's fan-out waiting on the stopped server loop would otherwise wait forever."""
-
-    def __init__(self, name, size):
-        self.name = name
-        self.size = size
-        self._calls = queue.SimpleQueue()
-        self._threads = []
-        self._unfinished = 0
-        self._idle = threading.Condition()
-
-    def submit(self, fn, /, *args, **kwargs):
-        future = Future()
-        with self._idle:
-            self._unfinished += 1
-            if len(self._threads) < min(self.size, self._unfinished):
-                thread = threading.Thread(target=self._work, name=f"stage-{self.name}-{len(self._threads) + 1}", daemon=True)
-                self._threads.append(thread)
-                thread.start()
-        self._calls.put((future, fn, args, kwargs))
-        return future
-
-    def _work(self):
-        while True:
-            future, fn, args, kwargs = self._calls.get()
-            try:
-                if future.set_running_or_notify_cancel():
-                    try:
-                        result = fn(*args, **kwargs)
-                    except BaseException as exc:
-                        future.set_exception(exc)
-                    else:
-                        future.set_result(result)
-            finally:
-                with self._idle:
-                    self._unfinished -= 1
-                    self._idle.notify_all()
-
-    def wait_idle(self, timeout):
-        """True once nothing is queued or running; False if that took longer than `timeout`."""
-        with self._idle:
-            return self._idle.wait_for(lambda: self._unfinished == 0, timeout)
-
-    @property
-    def unfinished(self):
-        return self._unfinished
+def stage_pool(name, size):
+    """A queue's stages: `size` daemon threads taking them in order (chatsite.db's pool, one
+    lane). Daemons can't keep a stopping process alive: a stage's fan-out waiting on the
+    stopped server loop would otherwise wait for ever."""
+    return FairPool(size, size, f"stage-{name}")
 
 
 def _pool(stage):
@@ -151,7 +107,7 @@ def _pool(stage):
     with _pools_lock:
         pool = _pools.get(queue_name)
         if pool is None:
-            pool = _pools[queue_name] = StagePool(queue_name, POOL_SIZES.get(queue_name, DEFAULT_POOL_SIZE))
+            pool = _pools[queue_name] = stage_pool(queue_name, POOL_SIZES.get(queue_name, DEFAULT_POOL_SIZE))
         return pool
 
 
@@ -224,4 +180,4 @@ def _finish_at_exit():
     deadline = time.monotonic() + EXIT_GRACE_SECONDS
     for pool in pools:
         if not pool.wait_idle(max(0, deadline - time.monotonic())):
-            log.warning("%s stage(s) of queue %s abandoned: the server stopped", pool.unfinished, pool.name)
+            log.warning("%s stage(s) of %s abandoned: the server stopped", pool.unfinished, pool.name)

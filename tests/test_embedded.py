@@ -192,7 +192,7 @@ def test_a_failing_stage_is_logged_with_its_stage_and_request_id(pipeline_errors
 
 
 def test_a_stage_pool_runs_calls_in_order_on_at_most_its_size_of_daemon_threads():
-    pool = embedded.StagePool("test", 2)
+    pool = embedded.stage_pool("test", 2)
     threads, gate = [], threading.Event()
 
     def call(i):
