@@ -2,6 +2,8 @@
 (`make bench | tail -1 | jq`)."""
 import json
 
+from bench import profile
+
 ORDER = ["throughput", "latency", "fanout", "idle"]
 MACHINE_WIDE = {"rabbitmq", "postgres_all", "machine"}
 
@@ -101,6 +103,11 @@ def render(result):
                         _f(s["cpu_share_in_window"].get(p), 2)]
             rows.append(row)
         out.append(_table(headers, rows))
+        for name in load:
+            if scenarios[name].get("profile"):
+                out.append("")
+                out.append(f"Profile of {name} (py-spy, on-CPU samples over the window; bench/profile.py)")
+                out.append(profile.render(scenarios[name]["profile"]))
 
     if "idle" in scenarios and "error" not in scenarios["idle"]:
         s = scenarios["idle"]

@@ -69,6 +69,10 @@ def parse_args(argv=None):
     p.add_argument("--no-floor", action="store_true", help="skip the floors")
     p.add_argument("--floors", default="celery,channels,websockets", help="comma-separated subset of the floors")
     p.add_argument("--floor-duration", type=float, default=6, help="measured window of each floor, s")
+    p.add_argument("--profile", default="",
+                   help="comma-separated scenarios to profile with py-spy over their measured window "
+                        "(bench/profile.py; collapsed stacks in bench/logs/<run>/)")
+    p.add_argument("--profile-rate", type=int, default=250, help="py-spy samples per second")
     p.add_argument("--json-only", action="store_true", help="print only the JSON line (no progress, no table)")
     p.add_argument("--log-level", default="WARNING", help="LOG_LEVEL of the chat's processes (INFO logs every stage)")
     p.add_argument("--rate-limit-posts", type=int, default=1_000_000,
@@ -86,6 +90,7 @@ def parse_args(argv=None):
     unknown = set(args.scenarios) - set(scenarios.SCENARIOS)
     if unknown:
         p.error(f"unknown scenarios: {', '.join(sorted(unknown))} (known: {', '.join(scenarios.SCENARIOS)})")
+    args.profile = [s.strip() for s in args.profile.split(",") if s.strip()]
     args.floors = [] if args.no_floor else [f.strip() for f in args.floors.split(",") if f.strip()]
     args.amqp_url = args.amqp_url or DEFAULT_AMQP
     if not args.web_url:
