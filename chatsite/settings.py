@@ -366,5 +366,10 @@ LOGGING = {
     "loggers": {
         name: {"handlers": ["stderr"], "level": env("LOG_LEVEL", "INFO"), "propagate": False}
         for name in ("chat", "posts", "rooms", "stockbot", "chatsite")
+    }
+    | {
+        # Each stage logs its own line with the request id; Celery's "Task ... succeeded"
+        # line for each would say it again, at a cost per task.
+        "celery.app.trace": {"level": "WARNING"},
     },
 }

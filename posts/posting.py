@@ -174,16 +174,12 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
       Their own stage then finds them stored. Bot replies take their place when they come.
     """
     if user_id is None:
-        author = settings.BOT_AUTHOR
+        author, batch = settings.BOT_AUTHOR, [(str(request_id), body)]
     else:
-        author = get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()
-        if author is None:
-            log.warning("stage=%s request_id=%s dropped: user %s is gone", Stage.ACCEPTED, request_id, user_id)
+        request = _committed_request(request_id, user_id)
+        if request is None:
             return None
-        request_number = _committed_request_number(request_id)
-        if request_number is None:
-            log.warning("stage=%s request_id=%s dropped: createPost never committed it", Stage.ACCEPTED, request_id)
-            return None
+        request_number, author = request
     with transaction.atomic():
         # `no_key`, as for the user's row in request_post: new requests' foreign-key checks on
         # the room don't wait for this lock, nor deadlock with it.
@@ -193,13 +189,15 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
         if last_seq is None:
             log.warning("stage=%s request_id=%s dropped: room %s is gone", Stage.ACCEPTED, request_id, room_id)
             return None
-        stored = Post.objects.filter(request_id=request_id).first()
-        if stored is not None:
-            log.info("stage=%s request_id=%s post_id=%s already stored", Stage.ACCEPTED, request_id, stored.pk)
-            return stored
-        batch = [(str(request_id), body)]
-        if user_id is not None:
-            batch[:0] = [(str(rid), text) for rid, text in _senders_earlier_posts(request_number, room_id, user_id)]
+        if user_id is None:
+            stored = Post.objects.filter(request_id=request_id).exists()
+        else:
+            pending = _pending_plain_posts(request_number, room_id, user_id)
+            stored = not pending or pending[-1][0] != request_number
+            batch = [(str(rid), text) for _, rid, text in pending]
+        if stored:
+            log.info("stage=%s request_id=%s already stored", Stage.ACCEPTED, request_id)
+            return None
         posts = Post.objects.bulk_create(
             Post(
                 room_id=room_id,
@@ -226,29 +224,37 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
     return posts[-1]
 
 
-def _committed_request_number(request_id):
-    """The request's number once createPost's transaction has committed it, or None.
+def _committed_request(request_id, user_id):
+    """(the request's number, its sender's username) once createPost's transaction has
+    committed it; None (logged) if its sender is gone or it never commits.
 
     createPost publishes inside its transaction (so a refused publish stores nothing), so
     this stage can run a moment before that commit: wait for the row. A request that never
     appears was rolled back after its message left, and is not stored."""
     deadline = time.monotonic() + REQUEST_COMMIT_WAIT_SECONDS
     while True:
-        number = PostRequest.objects.filter(request_id=request_id).values_list("id", flat=True).first()
-        if number is not None or time.monotonic() > deadline:
-            return number
+        found = PostRequest.objects.filter(request_id=request_id).values_list("id", "user__username").first()
+        if found is not None:
+            return found
+        if not get_user_model().objects.filter(pk=user_id).exists():  # its requests went with it
+            log.warning("stage=%s request_id=%s dropped: user %s is gone", Stage.ACCEPTED, request_id, user_id)
+            return None
+        if time.monotonic() > deadline:
+            log.warning("stage=%s request_id=%s dropped: createPost never committed it", Stage.ACCEPTED, request_id)
+            return None
         time.sleep(0.005)
 
 
-def _senders_earlier_posts(request_number, room_id, user_id):
-    """(request id, body) of the sender's plain posts in this room requested before this one
-    and not stored yet, oldest first."""
+def _pending_plain_posts(request_number, room_id, user_id):
+    """(number, request id, body) of the sender's plain posts in this room that are not
+    stored yet, requested up to this one (included), oldest first: this one is last unless
+    it is stored already."""
     return list(
         PostRequest.objects.filter(
-            user_id=user_id, room_id=room_id, state=PostRequest.State.PENDING, is_command=False, id__lt=request_number
+            user_id=user_id, room_id=room_id, state=PostRequest.State.PENDING, is_command=False, id__lte=request_number
         )
         .order_by("id")
-        .values_list("request_id", "body")
+        .values_list("id", "request_id", "body")
     )
 
 
