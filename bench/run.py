@@ -67,7 +67,7 @@ def parse_args(argv=None):
         option, kind, default, text = line.split(None, 3)
         p.add_argument(option, type={"int": int, "float": float}[kind], default=ast.literal_eval(default), help=text)
     p.add_argument("--no-floor", action="store_true", help="skip the floors")
-    p.add_argument("--floors", default="celery,channels,websockets", help="comma-separated subset of the floors")
+    p.add_argument("--floors", default="e2e,celery,channels,websockets", help="comma-separated subset of the floors")
     p.add_argument("--floor-duration", type=float, default=6, help="measured window of each floor, s")
     p.add_argument("--profile", default="",
                    help="comma-separated scenarios to profile with py-spy over their measured window "
@@ -124,6 +124,8 @@ def rooms_needed(args, stack):
     names = []
     for name in args.scenarios:
         names += [f"{name}-{i}" for i in range(args.rooms if name == "throughput" else 1)]
+    if "e2e" in args.floors:
+        names.append("floor-e2e-0")
     return [stack.room_id(n) for n in names]
 
 
@@ -150,7 +152,7 @@ async def drive(args, stack, progress, log_dir, result):
         result["logs"] = stack.log_summary()
         await asyncio.to_thread(stack.stop_app)
     floors = floors_module.Floors(args, stack, progress, log_dir)
-    for key, name in (("celery", "celery_chain"), ("channels", "channels_fanout"), ("websockets", "websockets_broadcast")):
+    for key, name in (("e2e", "end_to_end"), ("celery", "celery_chain"), ("channels", "channels_fanout"), ("websockets", "websockets_broadcast")):
         if key not in args.floors:
             continue
         try:
