@@ -1,0 +1,61 @@
+"""The statements every request or post runs, written out in SQL.
+
+The ORM builds each statement anew, in Python, for every call: for a lookup by key that is
+~0.5 ms of CPU against ~0.1 ms for the round trip itself (bench/RESULTS.md), and a post runs
+a dozen. So the hot paths (who is calling, the room, createPost's lock and rate count, the
+accept stage's reads and writes) say their statements here. Tables and columns are named
+by the models and values adapted by the model fields (`value`), so these read and write
+exactly what the ORM would, on PostgreSQL and SQLite alike; everything else uses the ORM.
+"""
+import functools
+
+from django.db import connection
+
+
+def table(model):
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def column(model, field):
+    return connection.ops.quote_name(model._meta.get_field(field).column)
+
+
+def value(model, field, python_value):
+    """`python_value` as the database stores `model.field` (a UUID on SQLite, a datetime...)."""
+    return model._meta.get_field(field).get_db_prep_value(python_value, connection)
+
+
+def lock():
+    """`FOR NO KEY UPDATE`, where the database has row locks (SQLite locks the database for
+    the whole write transaction instead): other transactions' foreign-key checks on the
+    row don't wait for it."""
+    return " FOR NO KEY UPDATE" if connection.features.has_select_for_no_key_update else ""
+
+
+def one(statement, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchone()
+
+
+def rows(statement, params=()):
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.fetchall()
+
+
+def run(statement, params=()):
+    """The number of rows the statement changed."""
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount
+
+
+@functools.cache
+def _by_pk(model, vendor):
+    return f"SELECT * FROM {table(model)} WHERE {column(model, model._meta.pk.name)} = %s"
+
+
+def by_pk(model, pk):
+    """The instance with this primary key, or None (built by the model's own converters)."""
+    return next(iter(model.objects.raw(_by_pk(model, connection.vendor), [pk])), None)
