@@ -52,10 +52,33 @@ def run(statement, params=()):
 
 
 @functools.cache
-def _by_pk(model, vendor):
-    return f"SELECT * FROM {table(model)} WHERE {column(model, model._meta.pk.name)} = %s"
+def _reader(model, vendor):
+    """How to read `model` rows by key on this database: the statement, the field names,
+    and each column's converters, as the ORM's compiler finds them (SQLite stores booleans,
+    UUIDs and times in its own forms; PostgreSQL needs none)."""
+    fields = model._meta.concrete_fields
+    columns = [field.get_col(model._meta.db_table) for field in fields]
+    converters = []
+    for i, col in enumerate(columns):
+        found = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+        if found:
+            converters.append((i, col, found))
+    statement = (
+        f"SELECT {', '.join(connection.ops.quote_name(f.column) for f in fields)} FROM {table(model)}"
+        f" WHERE {column(model, model._meta.pk.name)} = %s"
+    )
+    return statement, [field.attname for field in fields], converters
 
 
 def by_pk(model, pk):
-    """The instance with this primary key, or None (built by the model's own converters)."""
-    return next(iter(model.objects.raw(_by_pk(model, connection.vendor), [pk])), None)
+    """The instance with this primary key, or None, built as the ORM builds it (from_db)."""
+    statement, names, converters = _reader(model, connection.vendor)
+    row = one(statement, [pk])
+    if row is None:
+        return None
+    if converters:
+        row = list(row)
+        for i, col, found in converters:
+            for convert in found:
+                row[i] = convert(row[i], col, connection)
+    return model.from_db(connection.alias, names, row)
