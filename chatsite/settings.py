@@ -368,8 +368,9 @@ LOGGING = {
         for name in ("chat", "posts", "rooms", "stockbot", "chatsite")
     }
     | {
-        # Each stage logs its own line with the request id; Celery's "Task ... succeeded"
-        # line for each would say it again, at a cost per task.
+        # Each stage logs its own line with the request id; Celery's "Task ... received"
+        # and "succeeded" lines for each would say it twice again, at a cost per task.
         "celery.app.trace": {"level": "WARNING"},
+        "celery.worker.strategy": {"level": "WARNING"},
     },
 }
