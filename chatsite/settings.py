@@ -69,6 +69,10 @@ def database_from_url(url):
             # before handing it out: after a database restart no request or stage gets a dead one.
             "CONN_HEALTH_CHECKS": True,
             "OPTIONS": {
+                # Values travel apart from the statement (no quoting in Python), and psycopg
+                # prepares a statement it has run a few times on a connection: PostgreSQL
+                # then skips parsing and planning it.
+                "server_side_binding": True,
                 "pool": {
                     "min_size": 1,
                     "max_size": env("DB_POOL_SIZE", 8),
