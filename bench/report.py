@@ -69,6 +69,7 @@ def render(result):
                     f"{_f(s['posts_accepted'])} accepted, {_f(s['posts_stored'])} stored, {_f(s['deliveries'])} delivered "
                     f"(drained {s['drain_s']} s after the window)",
                     f"web deliveries per web CPU-s {_f(s['web_deliveries_per_cpu_s'])}",
+                    f"web CPU per createPost answered (its deliveries included) {_f(s.get('web_cpu_ms_per_create_post'), 2)} ms",
                     f"load generator used {s['loadgen_cpu_share']:.0%} of a core"]
             if s.get("db_sessions_per_post") is not None:
                 bits.append(f"PostgreSQL sessions opened {_f(s['db_sessions_opened'])} ({_f(s['db_sessions_per_post'], 2)}/post), "

@@ -253,6 +253,11 @@ async def load_scenario(ctx, name, *, subscribers, rooms, make_driver, warmup, d
         "cpu_us_per_delivery": {k: per(v, delivered, 1e6) for k, v in cpu.items()},
         "cpu_share_in_window": {k: round(v / window, 2) for k, v in cpu_window.items()},
         "web_deliveries_per_cpu_s": round(delivered / web_cpu) if web_cpu else None,
+        # Every createPost the webs answered (refusals too: each costs its request), with the
+        # webs' deliveries in the same CPU: an upper bound of createPost's own cost.
+        "web_cpu_ms_per_create_post": per(web_cpu, sum(
+            v for k, v in outcomes.items() if not k.startswith("conn_") and k not in ("no_user_free", "no_connection_free")
+        ), 1e3),
         "loadgen_cpu_share": round(cpu_window.get("loadgen", 0) / window, 2),
         "drain_s": round(finish["t"] - last["t"] - 1.1, 1),
         **_db_figures(begin.get("db"), finish.get("db"), stored_total),

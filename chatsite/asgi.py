@@ -12,10 +12,10 @@ from chatsite.http import OneHopHTTP  # noqa: E402
 
 django_http = OneHopHTTP()
 
-from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import OriginValidator, WebsocketDenier  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.http.cookie import parse_cookie  # noqa: E402
 from django.urls import path  # noqa: E402
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol  # noqa: E402
 from websockets.server import ServerProtocol  # noqa: E402
@@ -53,6 +53,23 @@ class BrowserOriginValidator(OriginValidator):
 
     def valid_origin(self, parsed_origin):
         return parsed_origin is None or super().valid_origin(parsed_origin)
+
+
+class SessionCookie:
+    """The browser's session key, from its cookie, in the scope (`session_key`): the
+    connection finds its user by it once, at connection_init (chatsite.auth). Channels'
+    AuthMiddlewareStack would keep three wrappers per connection, one of them on every
+    frame sent, to offer a session the connection never writes to."""
+
+    def __init__(self, application):
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        key = None
+        for name, value in scope.get("headers", ()):
+            if name == b"cookie":
+                key = parse_cookie(value.decode("latin1")).get(settings.SESSION_COOKIE_NAME) or key
+        return await self.application({**scope, "session_key": key}, receive, send)
 
 
 CLOSE_AFTER_FAILURE_SECONDS = 1
@@ -98,7 +115,7 @@ application = SweepsInEmbeddedMode(CaptureServerLoop(
         {
             "http": django_http,
             "websocket": BrowserOriginValidator(
-                AuthMiddlewareStack(URLRouter([path("graphql/", ChatConsumer.as_asgi())])),
+                SessionCookie(URLRouter([path("graphql/", ChatConsumer.as_asgi())])),
                 settings.ALLOWED_HOSTS,
             ),
         }

@@ -1,5 +1,11 @@
 """Who is calling: a bearer token or the browser session, for HTTP and WebSocket alike."""
+from importlib import import_module
+from types import SimpleNamespace
+
+from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AnonymousUser
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
@@ -27,6 +33,15 @@ def user_from_authorization(header):
     if scheme.lower() != "bearer" or not raw_token.strip():
         raise Unauthenticated("The Authorization header must be `Bearer <access token>`.")
     return user_from_access_token(raw_token.strip())
+
+
+def user_from_session(session_key):
+    """The user a browser's session (by the key in its cookie) is logged in to, checked as
+    Django checks it for a page (the session's password hash included); else AnonymousUser."""
+    if not session_key:
+        return AnonymousUser()
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    return auth.get_user(SimpleNamespace(session=session))
 
 
 def require_active(user):

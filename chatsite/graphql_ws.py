@@ -29,8 +29,8 @@ from graphql import (
 from graphql.execution import create_source_event_stream
 from graphql.language import Visitor, visit
 
-from chatsite.auth import require_user, user_from_authorization
-from chatsite import db
+from chatsite.auth import require_user, user_from_authorization, user_from_session
+from chatsite import db, sql
 from chatsite.db import on_db_thread, on_setup_thread
 from chatsite.documents import Documents
 from chatsite.errors import ChatError, RateLimited, Unauthenticated
@@ -209,7 +209,7 @@ def _fresh_user(user):
     Anonymous or gone: AnonymousUser, which `require_user` refuses."""
     if user is None or not user.is_authenticated:
         return AnonymousUser()
-    return get_user_model().objects.filter(pk=user.pk).first() or AnonymousUser()
+    return sql.by_pk(get_user_model(), user.pk) or AnonymousUser()
 
 
 class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
@@ -395,7 +395,8 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         # On the threads kept for connection set-up: no user's queued work delays an ack.
         if header:
             return await on_setup_thread(user_from_authorization, header)
-        user = await on_setup_thread(_fresh_user, self.scope.get("user"))
+        # A browser: the session its cookie names (chatsite.asgi.SessionCookie).
+        user = await on_setup_thread(user_from_session, self.scope.get("session_key"))
         return require_user(user)
 
     async def _keep_alive(self):
