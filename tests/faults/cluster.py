@@ -88,10 +88,11 @@ def nodes_of(pid):
     return found
 
 
-def refused_window(traffic, since):
-    """createPost's answers after `since`: how many were UNAVAILABLE, from the first such
-    question to the last such answer (s), and the slowest answer of any kind (s)."""
-    after = [(asked, answered, code) for asked, answered, code in traffic.answers if asked >= since]
+def refused_window(traffic, since, until=float("inf")):
+    """createPost's answers to questions asked between `since` and `until`: how many were
+    UNAVAILABLE, from the first such question to the last such answer (s), and the slowest
+    answer of any kind (s)."""
+    after = [(asked, answered, code) for asked, answered, code in traffic.answers if since <= asked < until]
     unavailable = [(asked, answered) for asked, answered, code in after if code == "UNAVAILABLE"]
     return {
         "answers": len(after),

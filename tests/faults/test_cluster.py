@@ -80,9 +80,9 @@ def test_the_node_leading_posts_killed_mid_stream_and_started_again_loses_nothin
             "killed": leader,
             "posts_leader_after": new_leader,
             "webs_moved": [web.label for web in moved],
-            "while_down": cluster.refused_window(traffic, killed_at),
+            "while_down": cluster.refused_window(traffic, killed_at, back_at),
             "readers_longest_wait_s": [cluster.longest_wait(r, killed_at, back_at) for r in readers],
-            "after_it_came_back": cluster.refused_window(traffic, back_at),
+            "after_it_came_back": cluster.refused_window(traffic, back_at, ended),
             "readers_longest_wait_after_s": [cluster.longest_wait(r, back_at, ended) for r in readers],
             "posts_stored": len(stored),
             "refused": dict(traffic.refused),
@@ -108,7 +108,7 @@ def test_a_rolling_restart_of_the_cluster_loses_nothing(cluster_stack):
             ended = time.monotonic()
             figures[f"chat{n}@localhost"] = {
                 "led_posts": leader == f"chat{n}@localhost",
-                "clients": cluster.refused_window(traffic, stopped_at),
+                "clients": cluster.refused_window(traffic, stopped_at, ended),
                 "readers_longest_wait_s": [cluster.longest_wait(r, stopped_at, ended) for r in readers],
             }
         stored = reckon(traffic, readers, room_id)
