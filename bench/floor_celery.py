@@ -41,12 +41,14 @@ def quorum_queues(broker_url):
     return switch in ("1", "true", "yes", "on") if switch else ";" in broker_url
 
 
-def make_app(broker_url, queue):
+def configured_app(broker_url, queue):
+    """A Celery app on chatsite/celery.py's reliability settings, consuming `queue`."""
     app = Celery("bench_floor", broker=broker_url, set_as_current=False)
     app.conf.update(
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
+        worker_enable_prefetch_count_reduction=False,
         task_serializer="json",
         accept_content=["json"],
         result_backend=None,
@@ -60,6 +62,11 @@ def make_app(broker_url, queue):
         task_default_exchange=queue,
         task_default_routing_key=queue,
     )
+    return app
+
+
+def make_app(broker_url, queue):
+    app = configured_app(broker_url, queue)
 
     @app.task(name=STAGE_1, shared=False)
     def stage1(**payload):

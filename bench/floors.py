@@ -10,6 +10,10 @@ that move with the machine.
     subscribers and messages a second as the fanout scenario.
 (c) websockets_broadcast: bench/floor_ws.py, `websockets.broadcast()`; same subscribers
     and rate.
+(d) end_to_end: bench/floor_e2e.py, a post's whole way as thin as the parts allow (a raw
+    ASGI endpoint and a 2-stage Celery chain doing the same writes on the chat's tables),
+    under the Procfile's `web` and `worker` lines; driven as the throughput scenario drives
+    the chat (closed loop, as many createPost in flight, the same users and body size).
 """
 import asyncio
 import json
@@ -20,7 +24,7 @@ import time
 from array import array
 from pathlib import Path
 
-from bench.clients import Receipts, close_all, marker_body, now_ns, open_all, parse_marker
+from bench.clients import ClosedLoop, Receipts, UserPool, close_all, marker_body, now_ns, open_all, parse_marker
 from bench.procfs import CpuMeter, rss_kib
 from bench.scenarios import percentiles_ms, per
 from bench.stack import LOOPBACK, web_command, worker_command
@@ -205,6 +209,100 @@ class Floors:
             "cpu_ms_per_chain": {k: per(v, chains, 1e3) for k, v in cpu.items()},
             "completed": state["done"],
             "sent": state["sent"],
+        }
+
+    # --- (d) a post's whole way, thin ---
+
+    async def end_to_end(self):
+        stack = self.stack
+        queue = f"bench-floor-e2e-{self.run_id}"
+        env = {**self.env, "BENCH_FLOOR_QUEUE": queue}
+        web = Web(env, label="floor-e2e-web", command=web_command("bench.floor_e2e:application"), log_dir=self.log_dir)
+        command = worker_command("worker", app="bench.floor_e2e", queue=queue, name_prefix="floor-e2e-")
+        worker = Worker("worker", env, stack.amqp_url, label="floor-e2e-worker", command=command,
+                        log_dir=self.log_dir, name_prefix="floor-e2e-")
+        self.progress.note(f"floor (d): a post's whole way, thin: {web.command} and {command}")
+        web.start()
+        worker.start()
+        try:
+            await asyncio.to_thread(web.wait_ready, "/healthz")
+            await asyncio.to_thread(worker.wait_ready)
+            meter = CpuMeter()
+            meter.add_group("web", web.pid)
+            meter.add_group("worker", worker.pid)
+            meter.add_comm("rabbitmq", ["beam.smp"])
+            meter.add_postgres_database("postgres", stack.database)
+            meter.add_comm("postgres_all", ["postgres"])
+            meter.add_process("loadgen", os.getpid())
+            meter.add_machine("machine")
+            result = await self._posts_closed_loop(web.url, meter)
+        finally:
+            await asyncio.to_thread(web.stop)
+            await asyncio.to_thread(worker.stop)
+            await asyncio.to_thread(self._delete_queue, queue)
+        result["commands"] = {"web": web.command, "worker": command}
+        return result
+
+    async def _posts_closed_loop(self, url, meter):
+        args, stack = self.args, self.stack
+        room = stack.room_id("floor-e2e-0")
+        limit = stack.seed["rate_limit"]
+        driver = ClosedLoop([url], UserPool(stack.seed["posters"], limit["posts"], limit["window_seconds"]), [room],
+                            args.in_flight, args.body_size)
+        table = stack.seed["posts_table"]
+        db = stack.db()
+
+        def stored():
+            return db.execute(f'SELECT count(*) FROM "{table["table"]}" WHERE "{table["room"]}" = %s', (room,)).fetchone()[0]
+
+        async def mark():
+            return time.monotonic(), await asyncio.to_thread(stored), meter.sample()
+
+        marks = {}
+        begin = await mark()
+        window_start = begin[0] + FLOOR_WARMUP_S
+        stop_at = window_start + args.floor_duration
+
+        async def window():
+            await asyncio.sleep(max(0.0, window_start - time.monotonic()))
+            marks["start"] = await mark()
+            await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
+            marks["end"] = await mark()
+
+        async def ticker():
+            while True:
+                self.progress.draw("floor: end to end", (time.monotonic() - begin[0]) / (FLOOR_WARMUP_S + args.floor_duration),
+                                   f"sent {driver.log.sent} ok {len(driver.log.ok_at)}")
+                await asyncio.sleep(0.25)
+
+        tick = asyncio.ensure_future(ticker())
+        try:
+            await asyncio.gather(driver.run(stop_at), window())
+            accepted = len(driver.log.ok_at)
+            for _ in range(300):  # drained: every accepted post stored (bounded)
+                if await asyncio.to_thread(stored) >= accepted:
+                    break
+                await asyncio.sleep(0.1)
+            finish = await mark()
+        finally:
+            tick.cancel()
+            await asyncio.gather(tick, return_exceptions=True)
+            self.progress.done()
+            db.close()
+        (t0, n0, _), (t1, n1, cpu1) = marks["start"], marks["end"]
+        cpu = CpuMeter.delta(begin[2], finish[2])
+        cpu_window = CpuMeter.delta(marks["start"][2], cpu1)
+        total = finish[1] - begin[1]
+        return {
+            "in_flight": args.in_flight,
+            "window_s": round(t1 - t0, 2),
+            "posts_accepted": accepted,
+            "posts_stored": total,
+            "stored_per_s": round((n1 - n0) / (t1 - t0), 1),
+            "outcomes": dict(driver.log.outcomes),
+            "cpu_s": {k: round(v, 3) for k, v in cpu.items()},
+            "cpu_ms_per_post": {k: per(v, total, 1e3) for k, v in cpu.items()},
+            "cpu_share_in_window": {k: round(v / (t1 - t0), 2) for k, v in cpu_window.items()},
         }
 
     # --- (b) and (c): fan-out to the same subscribers ---

@@ -2,6 +2,8 @@
 (`make bench | tail -1 | jq`)."""
 import json
 
+from bench import profile
+
 ORDER = ["throughput", "latency", "fanout", "idle"]
 MACHINE_WIDE = {"rabbitmq", "postgres_all", "machine"}
 
@@ -101,6 +103,11 @@ def render(result):
                         _f(s["cpu_share_in_window"].get(p), 2)]
             rows.append(row)
         out.append(_table(headers, rows))
+        for name in load:
+            if scenarios[name].get("profile"):
+                out.append("")
+                out.append(f"Profile of {name} (py-spy, on-CPU samples over the window; bench/profile.py)")
+                out.append(profile.render(scenarios[name]["profile"]))
 
     if "idle" in scenarios and "error" not in scenarios["idle"]:
         s = scenarios["idle"]
@@ -133,6 +140,14 @@ def render(result):
     if floors:
         out.append("")
         out.append("Floors (same run, same broker)")
+        f = floors.get("end_to_end")
+        if f and "error" not in f:
+            ms = f["cpu_ms_per_post"]
+            out.append(
+                f"  (d) a post's whole way, thin (raw ASGI + 2-stage Celery chain, the same writes), {f['in_flight']} in flight: "
+                f"{_f(f['stored_per_s'])} stored/s; ms CPU per post: web {_f(ms.get('web'), 3)}, worker {_f(ms.get('worker'), 3)}, "
+                f"rabbitmq* {_f(ms.get('rabbitmq'), 3)}, postgres {_f(ms.get('postgres'), 3)}, machine* {_f(ms.get('machine'), 3)}"
+            )
         f = floors.get("celery_chain")
         if f and "error" not in f:
             out.append(
@@ -189,6 +204,16 @@ def ratios(result):
     scenarios, floors = result.get("scenarios", {}), result.get("floors", {})
     out = {}
     tp = scenarios.get("throughput", {})
+    e2e = floors.get("end_to_end", {})
+    if tp.get("stored_per_s") and e2e.get("stored_per_s"):
+        out["posts stored/s / end-to-end floor's"] = round(tp["stored_per_s"] / e2e["stored_per_s"], 3)
+        for process, theirs in (("machine", "machine"), ("web", "web"), ("worker", "worker"),
+                                ("rabbitmq", "rabbitmq"), ("postgres", "postgres")):
+            ours = (sum(v for k, v in tp["cpu_ms_per_post"].items() if k.startswith("web"))
+                    if process == "web" else tp["cpu_ms_per_post"].get(process))
+            floor = e2e["cpu_ms_per_post"].get(theirs)
+            if ours and floor:
+                out[f"{process} CPU per post / end-to-end floor's (x)"] = round(ours / floor, 2)
     chain = floors.get("celery_chain", {})
     if tp.get("stored_per_s") and chain.get("chains_per_s"):
         out["posts stored/s / no-op chains/s"] = round(tp["stored_per_s"] / chain["chains_per_s"], 3)

@@ -67,8 +67,12 @@ def parse_args(argv=None):
         option, kind, default, text = line.split(None, 3)
         p.add_argument(option, type={"int": int, "float": float}[kind], default=ast.literal_eval(default), help=text)
     p.add_argument("--no-floor", action="store_true", help="skip the floors")
-    p.add_argument("--floors", default="celery,channels,websockets", help="comma-separated subset of the floors")
+    p.add_argument("--floors", default="e2e,celery,channels,websockets", help="comma-separated subset of the floors")
     p.add_argument("--floor-duration", type=float, default=6, help="measured window of each floor, s")
+    p.add_argument("--profile", default="",
+                   help="comma-separated scenarios to profile with py-spy over their measured window "
+                        "(bench/profile.py; collapsed stacks in bench/logs/<run>/)")
+    p.add_argument("--profile-rate", type=int, default=250, help="py-spy samples per second")
     p.add_argument("--json-only", action="store_true", help="print only the JSON line (no progress, no table)")
     p.add_argument("--log-level", default="WARNING", help="LOG_LEVEL of the chat's processes (INFO logs every stage)")
     p.add_argument("--rate-limit-posts", type=int, default=1_000_000,
@@ -93,6 +97,7 @@ def parse_args(argv=None):
     unknown = set(args.scenarios) - set(scenarios.SCENARIOS)
     if unknown:
         p.error(f"unknown scenarios: {', '.join(sorted(unknown))} (known: {', '.join(scenarios.SCENARIOS)})")
+    args.profile = [s.strip() for s in args.profile.split(",") if s.strip()]
     args.floors = [] if args.no_floor else [f.strip() for f in args.floors.split(",") if f.strip()]
     if args.amqp_cluster and (args.amqp_url or args.web_url):
         p.error("--amqp-cluster starts a stack on the cluster: not with --amqp-url or --web-url")
@@ -130,6 +135,8 @@ def rooms_needed(args, stack):
     names = []
     for name in args.scenarios:
         names += [f"{name}-{i}" for i in range(args.rooms if name == "throughput" else 1)]
+    if "e2e" in args.floors:
+        names.append("floor-e2e-0")
     return [stack.room_id(n) for n in names]
 
 
@@ -156,7 +163,7 @@ async def drive(args, stack, progress, log_dir, result):
         result["logs"] = stack.log_summary()
         await asyncio.to_thread(stack.stop_app)
     floors = floors_module.Floors(args, stack, progress, log_dir)
-    for key, name in (("celery", "celery_chain"), ("channels", "channels_fanout"), ("websockets", "websockets_broadcast")):
+    for key, name in (("e2e", "end_to_end"), ("celery", "celery_chain"), ("channels", "channels_fanout"), ("websockets", "websockets_broadcast")):
         if key not in args.floors:
             continue
         try:

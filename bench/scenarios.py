@@ -31,6 +31,7 @@ from bench.clients import (
     open_all,
 )
 from bench.procfs import CpuMeter
+from bench.profile import Profiler
 
 
 def percentiles_ms(values_ns):
@@ -54,6 +55,7 @@ class Context:
 
     def __init__(self, args, stack, progress):
         self.args, self.stack, self.progress = args, stack, progress
+        self.profiler = Profiler(stack, stack.log_dir, args.profile_rate) if args.profile else None
         limit = stack.seed["rate_limit"]
         self.pool = UserPool(stack.seed["posters"], limit["posts"], limit["window_seconds"])
         self.readers = stack.seed["readers"]
@@ -159,6 +161,8 @@ async def load_scenario(ctx, name, *, subscribers, rooms, make_driver, warmup, d
     async def mark_window():
         await asyncio.sleep(max(0.0, window_start - time.monotonic()))
         marks["start"] = await ctx.snapshot(room_ids)
+        if ctx.profiler and name in args.profile:
+            ctx.profiler.start(name, stop_at - time.monotonic())
         await asyncio.sleep(max(0.0, stop_at - time.monotonic()))
         marks["end"] = await ctx.snapshot(room_ids)
 
@@ -254,6 +258,8 @@ async def load_scenario(ctx, name, *, subscribers, rooms, make_driver, warmup, d
         **_db_figures(begin.get("db"), finish.get("db"), stored_total),
         "rss_kib_before_after_connect": {k: [rss_before[k], rss_after[k]] for k in rss_before},
     }
+    if ctx.profiler and name in args.profile:
+        result["profile"] = await asyncio.to_thread(ctx.profiler.collect)
     ctx.pool.waited = 0
     return result
 

@@ -280,6 +280,13 @@ class Stack:
 
         return psycopg.connect(self.database_url, autocommit=True, connect_timeout=10)
 
+    def profile_targets(self):
+        """(label, pid) of each process whose CPU we measure and may profile."""
+        if self.own:
+            return [(label, process.pid) for label, process in self.processes.items()]
+        return list(self.web_pids.items()) + [
+            (label, int(pid)) for label, _, pid in (spec.partition("=") for spec in self.args.pid or [])]
+
     def rss_kib(self, label):
         pid = self.web_pids.get(label)
         return procfs.rss_kib(pid) if pid else None

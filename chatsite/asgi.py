@@ -1,12 +1,16 @@
-"""HTTP goes to Django; the WebSocket at /graphql/ goes to the GraphQL consumer."""
+"""HTTP goes to Django (chatsite/http.py); the WebSocket at /graphql/ goes to the GraphQL consumer."""
 import os
 from urllib.parse import urlsplit
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "chatsite.settings")
 
-from django.core.asgi import get_asgi_application  # noqa: E402
+import django  # noqa: E402
 
-django_asgi_app = get_asgi_application()
+django.setup(set_prefix=False)
+
+from chatsite.http import OneHopHTTP  # noqa: E402
+
+django_http = OneHopHTTP()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
@@ -92,7 +96,7 @@ close_oversized_messages_with_4400()
 application = SweepsInEmbeddedMode(CaptureServerLoop(
     ProtocolTypeRouter(
         {
-            "http": django_asgi_app,
+            "http": django_http,
             "websocket": BrowserOriginValidator(
                 AuthMiddlewareStack(URLRouter([path("graphql/", ChatConsumer.as_asgi())])),
                 settings.ALLOWED_HOSTS,

@@ -3,15 +3,17 @@ from django.contrib.auth import get_user_model
 from rest_framework_simplejwt.exceptions import TokenError
 from rest_framework_simplejwt.tokens import AccessToken
 
+from chatsite import sql
 from chatsite.errors import Forbidden, Unauthenticated
 
 
 def user_from_access_token(raw_token):
     """The active user an access token names; Unauthenticated or Forbidden otherwise."""
     try:
-        token = AccessToken(raw_token)
-        user = get_user_model().objects.get(pk=token["user_id"])
-    except (TokenError, KeyError, ValueError, get_user_model().DoesNotExist):
+        user = sql.by_pk(get_user_model(), int(AccessToken(raw_token)["user_id"]))
+    except (TokenError, KeyError, ValueError, TypeError):
+        user = None
+    if user is None:
         raise Unauthenticated("The access token is missing, invalid or expired.")
     require_active(user)
     return user

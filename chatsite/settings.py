@@ -304,6 +304,9 @@ TUNABLE = {
     # What one connection may leave unread (events queued for it, estimated) before it is
     # closed with 4413; what it missed is read a page at a time, only as its socket takes it.
     "WEBSOCKET_MAX_BACKLOG_BYTES": 4 * 1024 * 1024,
+    # Threads of a web process that run HTTP requests (Django's middleware and views,
+    # chatsite/http.py); more requests wait for one.
+    "HTTP_THREADS": 8,
     # Parsed documents kept for reuse, per transport and process (an estimate of their memory).
     "GRAPHQL_DOCUMENT_CACHE_BYTES": 16 * 1024 * 1024,
     # A subscription resumed `after` a position replays at most this many missed posts; past
@@ -371,5 +374,10 @@ LOGGING = {
     "loggers": {
         name: {"handlers": ["stderr"], "level": env("LOG_LEVEL", "INFO"), "propagate": False}
         for name in ("chat", "posts", "rooms", "stockbot", "chatsite")
+    }
+    | {
+        # Each stage logs its own line with the request id; Celery's "Task ... succeeded"
+        # line for each would say it again, at a cost per task.
+        "celery.app.trace": {"level": "WARNING"},
     },
 }

@@ -62,9 +62,14 @@ def free_again_at(rows, *, at, limit, window_seconds):
     hold fewer than `limit` within the last `window_seconds` by their `at` field; else when
     the oldest of those leaves the window, and the next one fits."""
     found = rows.filter(**{f"{at}__gte": _since(window_seconds)}).aggregate(n=Count("pk"), oldest=Min(at))
-    if found["n"] < limit:
+    return window_full_until(found["n"], found["oldest"], limit=limit, window_seconds=window_seconds)
+
+
+def window_full_until(count, oldest, *, limit, window_seconds):
+    """`free_again_at` from the window's count and oldest time, however they were counted."""
+    if count < limit:
         return None
-    return found["oldest"] + timedelta(seconds=window_seconds)
+    return oldest + timedelta(seconds=window_seconds)
 
 
 def refuse_past(kind, key, *, limit, window_seconds, what):

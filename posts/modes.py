@@ -44,7 +44,15 @@ class FullStack:
 
     def publish_stage(self, stage, payload):
         try:
-            current_app.tasks[stage].apply_async(kwargs=payload, retry=True, retry_policy=PUBLISH_RETRY_POLICY)
+            current_app.tasks[stage].apply_async(
+                kwargs=payload,
+                # The message's headers name the request, not the post: Celery's default is a
+                # repr of the arguments (the text), which costs CPU and shows in broker tools.
+                argsrepr="()",
+                kwargsrepr=f"{{'request_id': {payload.get('request_id')!r}}}",
+                retry=True,
+                retry_policy=PUBLISH_RETRY_POLICY,
+            )
         except Exception as exc:  # kombu/amqp raise many types; all mean "not taken"
             log.error("stage=%s request_id=%s publish failed: %r", stage, payload.get("request_id"), exc)
             raise Unavailable("The chat can't take posts right now; try again.") from exc

@@ -13,17 +13,19 @@ Each stage is a Celery task named after the stage (`stage_task`, posts/tasks.py)
 hands on to the next through the mode (posts/modes.py): the broker on the full stack, a
 thread of the web process when embedded.
 """
+import functools
 import logging
 import math
 import time
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from chatsite import throttle
+from chatsite import sql, throttle
 from chatsite.auth import require_user
 from chatsite.errors import BadUserInput, Forbidden, RateLimited
 from chatsite.text import clean_text, has_visible_text
@@ -80,6 +82,19 @@ def check_rate(recent, what):
         )
 
 
+def check_post_rate(user):
+    """check_rate for createPost: the user's requests in the window counted by one statement
+    (chatsite/sql.py); only when they reach the limit does check_rate say until when."""
+    since = timezone.now() - timedelta(seconds=settings.RATE_LIMIT_WINDOW_SECONDS)
+    created = sql.column(PostRequest, "created_at")
+    [recent] = sql.one(
+        f"SELECT COUNT(*) FROM {sql.table(PostRequest)} WHERE {sql.column(PostRequest, 'user')} = %s AND {created} >= %s",
+        [user.pk, sql.value(PostRequest, "created_at", since)],
+    )
+    if recent >= settings.RATE_LIMIT_POSTS:
+        check_rate(PostRequest.objects.filter(user=user), "posts")
+
+
 def is_command(body):
     return body.lstrip().startswith("/")
 
@@ -101,13 +116,14 @@ def request_post(*, user, room_id, body, client_id=None):
         # Lock the user's row: one user's requests are counted (and numbered) one at a time,
         # whichever web process they reach. `no_key`: the foreign-key checks of other
         # transactions (a post by this user) share the row without waiting, so none deadlock.
-        get_user_model().objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
+        User = get_user_model()
+        sql.one(f"SELECT 1 FROM {sql.table(User)} WHERE {sql.column(User, 'id')} = %s{sql.lock()}", [user.pk])
         if client_id:
             earlier = PostRequest.objects.filter(user=user, client_id=client_id).first()
             if earlier is not None:
                 log.info("stage=createPost request_id=%s client_id=%s repeated", earlier.request_id, client_id)
                 return earlier.request_id
-        check_rate(PostRequest.objects.filter(user=user), "posts")
+        check_post_rate(user)
         request = PostRequest.objects.create(
             user=user, room=room, client_id=client_id, body=body, is_command=is_command(body)
         )
@@ -174,32 +190,32 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
       Their own stage then finds them stored. Bot replies take their place when they come.
     """
     if user_id is None:
-        author = settings.BOT_AUTHOR
+        author, batch = settings.BOT_AUTHOR, [(str(request_id), body)]
     else:
-        author = get_user_model().objects.filter(pk=user_id).values_list("username", flat=True).first()
-        if author is None:
-            log.warning("stage=%s request_id=%s dropped: user %s is gone", Stage.ACCEPTED, request_id, user_id)
+        request = _committed_request(request_id, user_id)
+        if request is None:
             return None
-        request_number = _committed_request_number(request_id)
-        if request_number is None:
-            log.warning("stage=%s request_id=%s dropped: createPost never committed it", Stage.ACCEPTED, request_id)
-            return None
+        request_number, author = request
     with transaction.atomic():
         # `no_key`, as for the user's row in request_post: new requests' foreign-key checks on
         # the room don't wait for this lock, nor deadlock with it.
-        last_seq = (
-            Room.objects.select_for_update(no_key=True).filter(pk=room_id).values_list("last_seq", flat=True).first()
+        locked = sql.one(
+            f"SELECT {sql.column(Room, 'last_seq')} FROM {sql.table(Room)} WHERE {sql.column(Room, 'id')} = %s{sql.lock()}",
+            [room_id],
         )
-        if last_seq is None:
+        if locked is None:
             log.warning("stage=%s request_id=%s dropped: room %s is gone", Stage.ACCEPTED, request_id, room_id)
             return None
-        stored = Post.objects.filter(request_id=request_id).first()
-        if stored is not None:
-            log.info("stage=%s request_id=%s post_id=%s already stored", Stage.ACCEPTED, request_id, stored.pk)
-            return stored
-        batch = [(str(request_id), body)]
-        if user_id is not None:
-            batch[:0] = [(str(rid), text) for rid, text in _senders_earlier_posts(request_number, room_id, user_id)]
+        [last_seq] = locked
+        if user_id is None:
+            stored = Post.objects.filter(request_id=request_id).exists()
+        else:
+            pending = _pending_plain_posts(request_number, room_id, user_id)
+            stored = not pending or pending[-1][0] != request_number
+            batch = [(str(rid), text) for _, rid, text in pending]
+        if stored:
+            log.info("stage=%s request_id=%s already stored", Stage.ACCEPTED, request_id)
+            return None
         posts = Post.objects.bulk_create(
             Post(
                 room_id=room_id,
@@ -212,9 +228,17 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
             )
             for n, (rid, text) in enumerate(batch, start=1)
         )
-        Room.objects.filter(pk=room_id).update(last_seq=last_seq + len(posts))
+        sql.run(
+            f"UPDATE {sql.table(Room)} SET {sql.column(Room, 'last_seq')} = %s WHERE {sql.column(Room, 'id')} = %s",
+            [last_seq + len(posts), room_id],
+        )
         record_mentions(posts)
-        PostRequest.objects.filter(request_id__in=[rid for rid, _ in batch]).update(state=PostRequest.State.STORED)
+        stored_ids = [sql.value(PostRequest, "request_id", rid) for rid, _ in batch]
+        sql.run(
+            f"UPDATE {sql.table(PostRequest)} SET {sql.column(PostRequest, 'state')} = %s"
+            f" WHERE {sql.column(PostRequest, 'request_id')} IN ({', '.join(['%s'] * len(stored_ids))})",
+            [PostRequest.State.STORED.value, *stored_ids],
+        )
         announced = [(post.as_payload(), post.request_id) for post in posts]
         transaction.on_commit(lambda: [events.post_created(p, r) for p, r in announced])
     for post in posts[:-1]:
@@ -226,30 +250,45 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
     return posts[-1]
 
 
-def _committed_request_number(request_id):
-    """The request's number once createPost's transaction has committed it, or None.
+def _committed_request(request_id, user_id):
+    """(the request's number, its sender's username) once createPost's transaction has
+    committed it; None (logged) if its sender is gone or it never commits.
 
     createPost publishes inside its transaction (so a refused publish stores nothing), so
     this stage can run a moment before that commit: wait for the row. A request that never
     appears was rolled back after its message left, and is not stored."""
+    User = get_user_model()
     deadline = time.monotonic() + REQUEST_COMMIT_WAIT_SECONDS
     while True:
-        number = PostRequest.objects.filter(request_id=request_id).values_list("id", flat=True).first()
-        if number is not None or time.monotonic() > deadline:
-            return number
+        found = sql.one(
+            f"SELECT r.{sql.column(PostRequest, 'id')}, u.{sql.column(User, 'username')}"
+            f" FROM {sql.table(PostRequest)} r JOIN {sql.table(User)} u ON u.{sql.column(User, 'id')} = r.{sql.column(PostRequest, 'user')}"
+            f" WHERE r.{sql.column(PostRequest, 'request_id')} = %s",
+            [sql.value(PostRequest, "request_id", request_id)],
+        )
+        if found is not None:
+            return found
+        if not User.objects.filter(pk=user_id).exists():  # its requests went with it
+            log.warning("stage=%s request_id=%s dropped: user %s is gone", Stage.ACCEPTED, request_id, user_id)
+            return None
+        if time.monotonic() > deadline:
+            log.warning("stage=%s request_id=%s dropped: createPost never committed it", Stage.ACCEPTED, request_id)
+            return None
         time.sleep(0.005)
 
 
-def _senders_earlier_posts(request_number, room_id, user_id):
-    """(request id, body) of the sender's plain posts in this room requested before this one
-    and not stored yet, oldest first."""
-    return list(
-        PostRequest.objects.filter(
-            user_id=user_id, room_id=room_id, state=PostRequest.State.PENDING, is_command=False, id__lt=request_number
-        )
-        .order_by("id")
-        .values_list("request_id", "body")
+def _pending_plain_posts(request_number, room_id, user_id):
+    """(number, request id, body) of the sender's plain posts in this room that are not
+    stored yet, requested up to this one (included), oldest first: this one is last unless
+    it is stored already."""
+    c = functools.partial(sql.column, PostRequest)
+    found = sql.rows(
+        f"SELECT {c('id')}, {c('request_id')}, {c('body')} FROM {sql.table(PostRequest)}"
+        f" WHERE {c('user')} = %s AND {c('room')} = %s AND {c('state')} = %s AND {c('is_command')} = %s AND {c('id')} <= %s"
+        f" ORDER BY {c('id')}",
+        [user_id, room_id, PostRequest.State.PENDING.value, False, request_number],
     )
+    return [(number, uuid.UUID(str(rid)), body) for number, rid, body in found]
 
 
 GAVE_UP_REASON = "The chat could not post this; please send it again."

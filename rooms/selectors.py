@@ -4,6 +4,7 @@ members' alone. Every path that reads, subscribes to or posts in a room finds it
 from django.contrib.auth import get_user_model
 from django.db.models import OuterRef, Q, Subquery
 
+from chatsite import sql
 from chatsite.errors import NotFound
 from rooms.models import DIRECT_ROOM_PREFIX, ROOM_ID_PATTERN, Room, RoomMember
 
@@ -17,7 +18,7 @@ def find_room(room_id):
     No access check: for the pipeline's own stages and moderators; readers use `room_for`."""
     if not isinstance(room_id, str) or not ROOM_ID_PATTERN.match(room_id):
         raise _no_such_room(room_id)
-    room = Room.objects.filter(pk=room_id).first()
+    room = sql.by_pk(Room, room_id)
     if room is None:
         raise _no_such_room(room_id)
     return room

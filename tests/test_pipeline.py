@@ -174,7 +174,7 @@ def test_a_stage_delivered_twice_stores_one_post(full_stack, web1, stage_sender)
     for _ in range(2):
         stage_sender("new.post.accepted", request_id=request_id, room_id="general", user_id=int(user_id), body="twice")
     def both_deliveries_done():
-        lines = [line for line in full_stack.posts_worker.log().splitlines() if f"request_id={request_id} post_id=" in line]
+        lines = [line for line in full_stack.posts_worker.log().splitlines() if f"stage=new.post.accepted request_id={request_id} " in line]
         # The worker runs both at once (threads): either may log first.
         return len(lines) == 2 and sum("already stored" in line for line in lines) == 1
 

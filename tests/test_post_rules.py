@@ -104,7 +104,7 @@ def test_a_stage_that_fails_for_good_tells_the_requester_in_a_post_error(ann, mo
     def broken(*args):
         raise DatabaseError("the database keeps failing")
 
-    monkeypatch.setattr(posting, "_committed_request_number", broken)  # inside new.post.accepted
+    monkeypatch.setattr(posting, "_committed_request", broken)  # inside new.post.accepted
     request_id = posting.request_post(user=ann, room_id="general", body="will it post?")
     [error] = errors
     assert (error["request_id"], error["user_id"], error["body"]) == (str(request_id), str(ann.pk), "will it post?")
