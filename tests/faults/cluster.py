@@ -89,10 +89,10 @@ def nodes_of(pid):
 
 
 def refused_window(traffic, since, until=float("inf")):
-    """createPost's answers to questions asked between `since` and `until`: how many were
-    UNAVAILABLE, from the first such question to the last such answer (s), and the slowest
-    answer of any kind (s)."""
-    after = [(asked, answered, code) for asked, answered, code in traffic.answers if since <= asked < until]
+    """createPost's answers that came after `since` to questions asked before `until` (one in
+    flight when the fault began counts): how many were UNAVAILABLE, from the first such
+    question to the last such answer (s), and the slowest answer of any kind (s)."""
+    after = [(asked, answered, code) for asked, answered, code in traffic.answers if answered >= since and asked < until]
     unavailable = [(asked, answered) for asked, answered, code in after if code == "UNAVAILABLE"]
     return {
         "answers": len(after),
