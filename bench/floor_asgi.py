@@ -21,7 +21,7 @@ _bound = None
 
 
 async def _read_group(bound):
-    from channels_rabbitmq.core import RabbitmqChannelLayer
+    from chatsite.layer import FailoverRabbitmqChannelLayer as RabbitmqChannelLayer
 
     layer = RabbitmqChannelLayer(host=os.environ["AMQP_URL"], local_capacity=10000, remote_capacity=10000)
     channel = await layer.new_channel("floor.")

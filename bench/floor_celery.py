@@ -3,7 +3,8 @@
 Two no-op tasks, the first publishing the second exactly as a stage publishes the next one
 (`apply_async(kwargs=..., retry=True, retry_policy=...)`), with a payload of a post's size,
 on the broker settings of chatsite/celery.py: acks late, reject on
-worker lost, prefetch 1, publisher confirms, persistent messages, a durable queue. The worker
+worker lost, prefetch 1, publisher confirms, persistent messages, a durable queue (a quorum
+queue where the app's would be one). The worker
 runs with the Procfile `worker` line's flags (pool, concurrency, gossip, mingle, log level),
 only `-A bench.floor_celery -Q <its own queue> -n floor-...` differ (bench/floors.py).
 
@@ -34,6 +35,12 @@ def _record(n, sent_ns):
     os.write(_done_fd, f"{n} {sent_ns} {time.monotonic_ns()}\n".encode())
 
 
+def quorum_queues(broker_url):
+    """The app's rule (chatsite/settings.py): BROKER_QUORUM_QUEUES, by default on for a cluster."""
+    switch = os.environ.get("BROKER_QUORUM_QUEUES", "").strip().lower()
+    return switch in ("1", "true", "yes", "on") if switch else ";" in broker_url
+
+
 def configured_app(broker_url, queue):
     """A Celery app on chatsite/celery.py's reliability settings, consuming `queue`."""
     app = Celery("bench_floor", broker=broker_url, set_as_current=False)
@@ -49,7 +56,8 @@ def configured_app(broker_url, queue):
         broker_transport_options={"confirm_publish": True},
         broker_connection_retry_on_startup=True,
         worker_hijack_root_logger=False,
-        task_queues=(Queue(queue, Exchange(queue, type="direct", durable=True), routing_key=queue, durable=True),),
+        task_queues=(Queue(queue, Exchange(queue, type="direct", durable=True), routing_key=queue, durable=True,
+                           queue_arguments={"x-queue-type": "quorum"} if quorum_queues(broker_url) else {}),),
         task_default_queue=queue,
         task_default_exchange=queue,
         task_default_routing_key=queue,

@@ -195,8 +195,9 @@ def render(result):
 
 
 def _proc_order(name):
-    order = ["web1", "web2", "worker", "bot", "rabbitmq", "postgres", "postgres_all", "loadgen", "machine"]
-    return (order.index(name) if name in order else len(order), name)
+    order = ["web", "worker", "bot", "rabbitmq", "postgres", "postgres_all", "loadgen", "machine"]
+    kind = name.rstrip("0123456789")  # web1, web2, ... worker1, worker2, ...
+    return (order.index(kind) if kind in order else len(order), kind, int(name[len(kind):] or 0))
 
 
 def ratios(result):

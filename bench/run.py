@@ -77,6 +77,13 @@ def parse_args(argv=None):
     p.add_argument("--log-level", default="WARNING", help="LOG_LEVEL of the chat's processes (INFO logs every stage)")
     p.add_argument("--rate-limit-posts", type=int, default=1_000_000,
                    help="RATE_LIMIT_POSTS given to the app's environment (used if the app reads it)")
+    g = p.add_argument_group("the stack started here")
+    g.add_argument("--webs", type=int, default=2, help="`web` processes")
+    g.add_argument("--workers", type=int, default=1, help="`worker` processes (the posts queue's)")
+    g.add_argument("--amqp-cluster", action="store_true",
+                   help="on the three-node RabbitMQ cluster of scripts/rabbitmq-cluster (started if it isn't, "
+                        "and then stopped at the end): AMQP_URL lists its nodes, so the pipeline's queues are "
+                        "quorum queues (BROKER_QUORUM_QUEUES in the environment says otherwise)")
     g = p.add_argument_group("target a running stack instead of starting one")
     g.add_argument("--web-url", action="append", help="a web process's base URL (repeat for each)")
     g.add_argument("--amqp-url", default=None,
@@ -92,6 +99,10 @@ def parse_args(argv=None):
         p.error(f"unknown scenarios: {', '.join(sorted(unknown))} (known: {', '.join(scenarios.SCENARIOS)})")
     args.profile = [s.strip() for s in args.profile.split(",") if s.strip()]
     args.floors = [] if args.no_floor else [f.strip() for f in args.floors.split(",") if f.strip()]
+    if args.amqp_cluster and (args.amqp_url or args.web_url):
+        p.error("--amqp-cluster starts a stack on the cluster: not with --amqp-url or --web-url")
+    if args.webs < 1 or args.workers < 1:
+        p.error("--webs and --workers: at least 1")
     args.amqp_url = args.amqp_url or DEFAULT_AMQP
     if not args.web_url:
         args.database_url = args.database_url or DEFAULT_POSTGRES
@@ -222,8 +233,10 @@ def main(argv=None):
 
 def describe(args, stack, fd_limit):
     if stack.own:
-        text = (f"own stack: 2 web, worker, bot from the Procfile, database {getattr(stack, 'database', '?')}, "
-                f"vhost {getattr(stack, 'vhost', '?')}")
+        broker = "the three-node cluster of scripts/rabbitmq-cluster" if args.amqp_cluster else "RabbitMQ"
+        queues = "quorum" if stack.env.get("BROKER_QUORUM_QUEUES", str(args.amqp_cluster)).lower() in ("1", "true", "yes", "on") else "classic"
+        text = (f"own stack: {args.webs} web, {args.workers} worker, bot from the Procfile, database "
+                f"{getattr(stack, 'database', '?')}, vhost {getattr(stack, 'vhost', '?')} on {broker} ({queues} queues)")
     else:
         text = f"running stack at {', '.join(url for _, url in stack.webs)}"
     return {"description": text, "own": stack.own, "webs": dict(stack.webs), "open_file_limit": fd_limit,

@@ -77,16 +77,28 @@ def run_checked(args, env, timeout, what):
     return done
 
 
-def rabbitmqctl(*args, check=True):
-    done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=60)
+CLUSTER_SCRIPT = ROOT / "scripts" / "rabbitmq-cluster"
+CLUSTER_NODE = "chat1@localhost"  # where --amqp-cluster's vhost is made (the cluster shares it)
+
+
+def rabbitmqctl(*args, check=True, node=None):
+    done = subprocess.run(["rabbitmqctl", *(["-n", node] if node else []), *args], capture_output=True, text=True, timeout=60)
     if check and done.returncode != 0:
         raise RuntimeError(f"rabbitmqctl {' '.join(args)} failed: {done.stderr.strip()}")
     return done
 
 
 def with_vhost(amqp_url, vhost):
-    parts = urlsplit(amqp_url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+    """`amqp_url` (one URL, or a cluster's `;`-separated list) on `vhost`."""
+    def one(url):
+        parts = urlsplit(url.strip())
+        return urlunsplit((parts.scheme, parts.netloc, "/" + quote(vhost, safe=""), "", ""))
+
+    return ";".join(one(url) for url in amqp_url.split(";") if url.strip())
+
+
+def cluster_script(*args):
+    return run_checked([str(CLUSTER_SCRIPT), *args], os.environ, 300, f"scripts/rabbitmq-cluster {' '.join(args)}").stdout
 
 
 def with_database(database_url, name):
@@ -128,6 +140,9 @@ class Stack:
         else:
             self._use_running()
         self.cpu.add_comm("rabbitmq", ["beam.smp"])
+        if self.args.amqp_cluster:  # each node of the cluster as well (`rabbitmq` counts every node)
+            for n in (1, 2, 3):
+                self.cpu.add_process(f"rabbit-chat{n}", int(cluster_script("pid", str(n))))
         self.cpu.add_postgres_database("postgres", urlsplit(self.database_url).path.lstrip("/"))
         self.cpu.add_comm("postgres_all", ["postgres"])
         self.cpu.add_process("loadgen", os.getpid())
@@ -139,6 +154,14 @@ class Stack:
         args = self.args
         self.vhost = f"chat-bench-{self.run_id}"
         self.database = f"bench_{self.run_id}"
+        node = None
+        if args.amqp_cluster:
+            if subprocess.run([str(CLUSTER_SCRIPT), "status"], capture_output=True, timeout=120).stdout.count(b" running ") < 3:
+                self.progress.note("starting the RabbitMQ cluster (scripts/rabbitmq-cluster start)")
+                self._undo.append(lambda: cluster_script("stop"))
+            cluster_script("start")
+            args.amqp_url = cluster_script("url").strip()
+            node = CLUSTER_NODE
         self.amqp_url = with_vhost(args.amqp_url, self.vhost)
         self.database_url = with_database(args.database_url, self.database)
         self.secret_key = secrets.token_urlsafe(48)
@@ -146,10 +169,10 @@ class Stack:
         self.progress.note(f"creating database {self.database} and vhost {self.vhost}")
         _pg_admin(args.database_url, f'CREATE DATABASE "{self.database}"')
         self._undo.append(self._drop_database)
-        rabbitmqctl("add_vhost", self.vhost)
-        self._undo.append(lambda: rabbitmqctl("delete_vhost", self.vhost, check=False))
-        user = urlsplit(args.amqp_url).username or "guest"
-        rabbitmqctl("set_permissions", "-p", self.vhost, user, ".*", ".*", ".*")
+        rabbitmqctl("add_vhost", self.vhost, node=node)
+        self._undo.append(lambda: rabbitmqctl("delete_vhost", self.vhost, check=False, node=node))
+        user = urlsplit(args.amqp_url.split(";")[0]).username or "guest"
+        rabbitmqctl("set_permissions", "-p", self.vhost, user, ".*", ".*", ".*", node=node)
 
         from tests.fake_stooq import FakeStooq  # stdlib only; the bot never reaches Stooq
 
@@ -160,12 +183,15 @@ class Stack:
         self.progress.note("migrating")
         run_checked([sys.executable, "manage.py", "migrate", "--noinput"], self.env, 600, "manage.py migrate")
 
-        self.progress.note("starting 2 web, worker, bot")
-        webs = [Web(self.env, label=f"web{n}", command=web_command(), log_dir=self.log_dir) for n in (1, 2)]
+        self.progress.note(f"starting {args.webs} web, {args.workers} worker, bot")
+        webs = [Web(self.env, label=f"web{n}", command=web_command(), log_dir=self.log_dir)
+                for n in range(1, args.webs + 1)]
+        # One `worker` keeps its label; several are worker1, worker2, ... (each its own CPU figure).
+        worker_labels = ["worker"] if args.workers == 1 else [f"worker{n}" for n in range(1, args.workers + 1)]
         workers = [
-            Worker(kind, self.env, self.amqp_url, command=worker_command(kind), log_dir=self.log_dir)
-            for kind in ("worker", "bot")
-        ]
+            Worker("worker", self.env, self.amqp_url, label=label, command=worker_command("worker"), log_dir=self.log_dir)
+            for label in worker_labels
+        ] + [Worker("bot", self.env, self.amqp_url, command=worker_command("bot"), log_dir=self.log_dir)]
         self._undo.append(self._stop_processes)
         for process in (*webs, *workers):
             self.processes[process.label] = process.start()

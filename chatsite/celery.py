@@ -26,18 +26,44 @@ log = logging.getLogger("chatsite.celery")
 # a poison message (not JSON, no task, missing fields) and a stage that failed for good.
 # Kept for an operator to read, bounded in time and number.
 DEAD_LETTERS = Exchange("dead-letters", type="fanout", durable=True)
-DEAD_LETTER_QUEUE = Queue(
-    "dead-letters", DEAD_LETTERS, durable=True,
-    queue_arguments={"x-message-ttl": 7 * 24 * 3600 * 1000, "x-max-length": 100_000},
-)
-SET_ASIDE = {"x-dead-letter-exchange": DEAD_LETTERS.name}
+DEAD_LETTER_QUEUE_NAME = "dead-letters"
+
+
+def queue_arguments(**arguments):
+    """A pipeline queue's arguments. With BROKER_QUORUM_QUEUES, a quorum queue: replicated on
+    (up to) three of the cluster's nodes, so a lost node loses no message; a message is
+    confirmed to the publisher once a majority holds it. RabbitMQ dead-letters from a quorum
+    queue at least once (not at most once, its default) only with `reject-publish`
+    overflow; none of these queues has a length limit of its own but `dead-letters`."""
+    if not settings.BROKER_QUORUM_QUEUES:
+        return arguments
+    quorum = {"x-queue-type": "quorum"}
+    if "x-dead-letter-exchange" in arguments:
+        quorum |= {"x-dead-letter-strategy": "at-least-once", "x-overflow": "reject-publish"}
+    return quorum | arguments
+
+
+def pipeline_queue(name):
+    """`posts` or `stockbot`: durable, on a direct exchange of its name, set aside when dead."""
+    exchange = Exchange(name, type="direct", durable=True)
+    arguments = queue_arguments(**{"x-dead-letter-exchange": DEAD_LETTERS.name})
+    return Queue(name, exchange, routing_key=name, durable=True, queue_arguments=arguments)
+
+
+def dead_letter_queue():
+    return Queue(
+        DEAD_LETTER_QUEUE_NAME, DEAD_LETTERS, durable=True,
+        queue_arguments=queue_arguments(**{"x-message-ttl": 7 * 24 * 3600 * 1000, "x-max-length": 100_000}),
+    )
 
 
 def configuration():
     """Read when Celery first needs its configuration (Django's settings are loaded by then;
     this module is imported while they load, so it can't read them at import time)."""
     return {
-        "broker_url": settings.AMQP_URL or "memory://",
+        # A cluster's nodes, `;`-separated: a process connects to one and, when it goes, to
+        # the next (round robin), publishers and consumers alike.
+        "broker_url": ";".join(settings.AMQP_URLS) or "memory://",
         "task_always_eager": settings.EMBEDDED,
         "task_eager_propagates": False,
         "task_acks_late": True,
@@ -57,14 +83,17 @@ def configuration():
         "task_ignore_result": True,
         "broker_transport_options": {"confirm_publish": True},
         "broker_connection_retry_on_startup": True,
+        # A channel error while (re)connecting is retried like a lost connection, not the
+        # worker's end. On a cluster, right after a node is lost, redeclaring the worker's
+        # exclusive control queue on another node is refused (RESOURCE_LOCKED) until the
+        # cluster has noticed the loss: seen in tests/faults/test_cluster.py.
+        "broker_channel_error_retry": True,
         "worker_hijack_root_logger": False,
         # Durable queues; Celery publishes persistent messages by default.
-        "task_queues": (
-            Queue("posts", Exchange("posts", type="direct", durable=True), routing_key="posts", durable=True,
-                  queue_arguments=SET_ASIDE),
-            Queue("stockbot", Exchange("stockbot", type="direct", durable=True), routing_key="stockbot",
-                  durable=True, queue_arguments=SET_ASIDE),
-        ),
+        # Classic or quorum queues (BROKER_QUORUM_QUEUES): Celery finds quorum queues here and
+        # then gives each consumer its own prefetch count (a quorum queue refuses a global QoS).
+        "task_queues": (pipeline_queue("posts"), pipeline_queue("stockbot")),
+        "worker_detect_quorum_queues": True,
         "task_default_queue": "posts",
         # Every stage runs on the `posts` queue but the bot's, which runs where Stooq can be reached.
         "task_routes": {
@@ -99,7 +128,16 @@ def return_database_connections(task=None, **kwargs):
 class SettingAsideConsumer(Consumer):
     """Celery's consumer, but a message it can't run is rejected into the dead-letter queue
     (Celery acks an undecodable one: gone) and logged by its headers and size, never its
-    body, which may be someone's post."""
+    body, which may be someone's post.
+
+    Without Celery's "native delayed delivery", which it switches on for quorum queues: it
+    declares 28 more quorum queues and works only for topic exchanges (ours are direct). A
+    stage's retry (a countdown) is held by the worker until it is due, as on classic queues;
+    with quorum queues the prefetch count is fixed, so a worker holding retries takes that
+    many fewer new messages meanwhile."""
+
+    class Blueprint(Consumer.Blueprint):
+        default_steps = [step for step in Consumer.Blueprint.default_steps if not step.endswith(":DelayedDelivery")]
 
     def on_decode_error(self, message, exc):
         self._set_aside(message, exc)
@@ -117,7 +155,7 @@ class SettingAsideConsumer(Consumer):
         headers = message.headers if isinstance(message.headers, dict) else {}
         log.error(
             "stage=%s request_id=? message %s set aside in %s: %s (%s, %d bytes)",
-            str(headers.get("task", "?"))[:100], str(headers.get("id", "?"))[:100], DEAD_LETTER_QUEUE.name,
+            str(headers.get("task", "?"))[:100], str(headers.get("id", "?"))[:100], DEAD_LETTER_QUEUE_NAME,
             str(why)[:200], message.content_type, len(message.body or b""),
         )
         message.reject_log_error(log, self.connection_errors, requeue=False)
@@ -129,7 +167,7 @@ def declare_dead_letters(**kwargs):
     """Before the worker consumes: RabbitMQ drops what it dead-letters to a missing exchange."""
     with app.connection_for_write() as connection:
         connection.ensure_connection(max_retries=None, interval_start=1, interval_step=1, interval_max=5)
-        DEAD_LETTER_QUEUE(connection.default_channel).declare()
+        dead_letter_queue()(connection.default_channel).declare()
 
 
 @worker_ready.connect

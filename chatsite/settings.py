@@ -128,7 +128,14 @@ def generated_secret_key(path):
 
 
 AMQP_URL = env("AMQP_URL", "")
-EMBEDDED = not AMQP_URL
+# A RabbitMQ cluster is named by its nodes' URLs, `;`-separated (kombu's failover syntax):
+# every process connects to one and moves to the next when its node goes.
+AMQP_URLS = [url.strip() for url in AMQP_URL.split(";") if url.strip()]
+EMBEDDED = not AMQP_URLS
+# The pipeline's queues (posts, stockbot, dead-letters) as quorum queues, replicated across
+# the cluster (chatsite/celery.py): on by default when AMQP_URL names more than one node.
+# Switching an existing deployment is a step of its own (docs/operations.md).
+BROKER_QUORUM_QUEUES = env("BROKER_QUORUM_QUEUES", len(AMQP_URLS) > 1)
 # The one place the two modes differ (posts/modes.py): how a stage is handed on and how a
 # group message reaches the web processes.
 CHAT_MODE = "posts.modes.Embedded" if EMBEDDED else "posts.modes.FullStack"
@@ -350,7 +357,8 @@ if EMBEDDED:
 else:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_rabbitmq.core.RabbitmqChannelLayer",
+            # channels_rabbitmq's layer, moving to the next of AMQP_URLS when its node goes.
+            "BACKEND": "chatsite.layer.FailoverRabbitmqChannelLayer",
             "CONFIG": {
                 "host": AMQP_URL,
                 # The defaults (100) drop group messages silently under load.

@@ -49,6 +49,28 @@ def test_channels_rabbitmq_still_keeps_its_local_groups_where_health_reads_them(
     assert "_local_groups" in inspect.getsource(multiqueue)
 
 
+def test_channels_rabbitmq_still_reads_its_host_at_each_connection_attempt():
+    """chatsite/layer.py moves the layer to the next node of a cluster by making `host` a
+    property that returns the next URL each time it is read: once per connection attempt
+    (behaviour: tests/faults/test_cluster.py, the web processes' node SIGKILLed)."""
+    from channels_rabbitmq.core import RabbitmqChannelLayer
+
+    source = inspect.getsource(RabbitmqChannelLayer)
+    assert source.count("self.host") == 2, "set once in __init__, read once in _reconnect_forever"
+    assert "url=self.host" in inspect.getsource(RabbitmqChannelLayer._reconnect_forever)
+
+
+def test_celery_still_has_the_delayed_delivery_step_chatsite_leaves_out():
+    """chatsite/celery.py's consumer leaves out Celery's native delayed delivery by its step
+    name (it would declare 28 quorum queues and can't serve direct exchanges)."""
+    from celery.worker.consumer import Consumer
+
+    from chatsite.celery import SettingAsideConsumer
+
+    assert "celery.worker.consumer.delayed_delivery:DelayedDelivery" in Consumer.Blueprint.default_steps
+    assert not any("DelayedDelivery" in step for step in SettingAsideConsumer.Blueprint.default_steps)
+
+
 @pytest.mark.parametrize(
     "hook, arguments",
     [

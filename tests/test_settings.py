@@ -1,6 +1,7 @@
 """Settings come from the environment (or a `.env` file) through one reader, `env()`: a value
 of the wrong kind stops the process with the variable's name rather than meaning something
 else; DATABASE_URL names PostgreSQL or SQLite."""
+import json
 import os
 import subprocess
 import sys
@@ -106,3 +107,54 @@ def test_a_postgresql_url_gives_its_parts_and_the_pool(monkeypatch):
 def test_a_database_url_of_another_kind_is_refused():
     with pytest.raises(ValueError, match="mysql"):
         database_from_url("mysql://localhost/chat")
+
+
+def broker_setup(**variables):
+    """What a full-stack process given `variables` tells Celery and its channel layer (no
+    broker needed: nothing connects)."""
+    environment = {key: value for key, value in os.environ.items() if key not in {"AMQP_URL", "DATABASE_URL"}}
+    environment.update(SECRET_KEY="test-only-secret-key-that-is-long-enough", DJANGO_SETTINGS_MODULE="chatsite.settings")
+    environment.update(variables)
+    code = """if True:
+        import json, django; django.setup()
+        from django.conf import settings
+        from chatsite.celery import app, dead_letter_queue
+        from chatsite.layer import FailoverRabbitmqChannelLayer
+        layer = FailoverRabbitmqChannelLayer.__new__(FailoverRabbitmqChannelLayer)
+        layer.host = settings.CHANNEL_LAYERS["default"]["CONFIG"]["host"]
+        queues = {q.name: q.queue_arguments for q in [*app.conf.task_queues, dead_letter_queue()]}
+        print(json.dumps({"broker": app.conf.broker_url, "queues": queues,
+                          "layer": [layer.host for _ in range(4)]}))
+    """
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+CLUSTER = "amqp://guest:guest@10.0.0.1:5672 ; amqp://guest:guest@10.0.0.2:5672;amqp://guest:guest@10.0.0.3:5672"
+
+
+def test_one_broker_url_keeps_classic_queues_and_one_host():
+    setup = broker_setup(AMQP_URL="amqp://guest:guest@127.0.0.1:5672")
+    assert setup["broker"] == "amqp://guest:guest@127.0.0.1:5672"
+    assert not any("x-queue-type" in arguments for arguments in setup["queues"].values()), setup["queues"]
+    assert setup["queues"]["posts"] == {"x-dead-letter-exchange": "dead-letters"}
+    assert setup["layer"] == ["amqp://guest:guest@127.0.0.1:5672"] * 4
+
+
+def test_a_list_of_broker_urls_names_a_cluster_every_process_fails_over_on_with_quorum_queues():
+    setup = broker_setup(AMQP_URL=CLUSTER)
+    nodes = [f"amqp://guest:guest@10.0.0.{n}:5672" for n in (1, 2, 3)]
+    assert setup["broker"] == ";".join(nodes)
+    assert setup["layer"] == nodes + nodes[:1], "the layer takes the next node at each connection attempt"
+    assert {arguments["x-queue-type"] for arguments in setup["queues"].values()} == {"quorum"}
+    for name in ("posts", "stockbot"):
+        assert setup["queues"][name]["x-dead-letter-strategy"] == "at-least-once"
+        assert setup["queues"][name]["x-overflow"] == "reject-publish"
+    assert setup["queues"]["dead-letters"]["x-max-length"] == 100_000
+
+
+def test_broker_quorum_queues_says_otherwise_than_the_default():
+    assert "x-queue-type" not in broker_setup(AMQP_URL=CLUSTER, BROKER_QUORUM_QUEUES="false")["queues"]["posts"]
+    one = broker_setup(AMQP_URL="amqp://guest:guest@127.0.0.1:5672", BROKER_QUORUM_QUEUES="true")
+    assert one["queues"]["posts"]["x-queue-type"] == "quorum"

@@ -53,6 +53,7 @@ class Traffic:
         self.refused = collections.Counter()  # error code -> how many
         self.refused_bodies = []  # bodies refused at their only attempt: must never be stored
         self.uncertain = []  # an answer was lost, then refused: stored at most once
+        self.answers = []  # (monotonic time asked, time answered, "OK" or the error code)
         self.stop_event = threading.Event()
         self.threads = [
             threading.Thread(target=self._post, args=(n, username, token), daemon=True)
@@ -81,6 +82,7 @@ class Traffic:
             variables = {"input": {"roomId": self.room_id, "body": body, "clientId": body}}
             lost = False
             while True:
+                asked = time.monotonic()
                 answer = graphql(web, CREATE_POST, variables, token)
                 if answer is not None:
                     break
@@ -88,8 +90,11 @@ class Traffic:
                 time.sleep(0.2)
             if "errors" not in answer and answer["data"]["createPost"]["success"]:
                 self.accepted.append(body)
+                self.answers.append((asked, time.monotonic(), "OK"))
             else:
-                self.refused[answer["errors"][0]["extensions"]["code"]] += 1
+                code = answer["errors"][0]["extensions"]["code"]
+                self.refused[code] += 1
+                self.answers.append((asked, time.monotonic(), code))
                 (self.uncertain if lost else self.refused_bodies).append(body)
             self.stop_event.wait(self.pace)
 
@@ -105,6 +110,7 @@ class Reader:
     def __init__(self, web, token, room_id):
         self.web, self.token, self.room_id = web, token, room_id
         self.received = []  # (seq, id), across every connection
+        self.received_at = []  # the monotonic time each of `received` came
         self.connections = 0
         self.surprises = []
         self.stop_event = threading.Event()
@@ -152,6 +158,7 @@ class Reader:
                     return
                 post = message["payload"]["data"]["postCreated"]
                 self.received.append((post["seq"], post_pk(post["id"])))
+                self.received_at.append(time.monotonic())
 
 
 @contextmanager
