@@ -36,6 +36,7 @@ from posts.modes import admit, publish_stage
 from posts.room_tokens import InvalidRoomToken, issue_room_token, verify_room_token
 from posts.stages import Stage
 from posts.tasks import stage_task
+from posts.threads import replies_stored, reply_target
 from rooms.models import Room
 from rooms.selectors import room_for
 
@@ -99,14 +100,19 @@ def is_command(body):
     return body.lstrip().startswith("/")
 
 
-def request_post(*, user, room_id, body, client_id=None):
+def request_post(*, user, room_id, body, client_id=None, reply_to=None):
     """createPost: check everything, record the request, hand it to the pipeline.
+    `reply_to`: the public id of the post it answers, in the same room (posts/threads.py).
 
     Returns the request id. Either the pipeline has the post or nothing was stored.
     """
     user = require_user(user)
     room = room_open_for_posts(user, room_id)
     body = validate_body(body)
+    command = is_command(body)
+    if command and reply_to:
+        raise BadUserInput("A command can't be a reply: send it in the room.")
+    parent, thread = reply_target(room, reply_to)
     client_id = clean_text(client_id or "", field="clientId").strip() or None
     if client_id and len(client_id) > CLIENT_ID_MAX_LENGTH:
         raise BadUserInput(f"clientId can have at most {CLIENT_ID_MAX_LENGTH} characters.")
@@ -125,7 +131,7 @@ def request_post(*, user, room_id, body, client_id=None):
                 return earlier.request_id
         check_post_rate(user)
         request = PostRequest.objects.create(
-            user=user, room=room, client_id=client_id, body=body, is_command=is_command(body)
+            user=user, room=room, client_id=client_id, body=body, is_command=command, reply_to_id=parent, thread_id=thread
         )
         log.info("stage=createPost request_id=%s room=%s user=%s", request.request_id, room.pk, user.pk)
         # Full stack: published inside the transaction, so if the broker refuses, the request
@@ -190,7 +196,7 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
       Their own stage then finds them stored. Bot replies take their place when they come.
     """
     if user_id is None:
-        author, batch = settings.BOT_AUTHOR, [(str(request_id), body)]
+        author, batch = settings.BOT_AUTHOR, [(str(request_id), body, None, None)]
     else:
         request = _committed_request(request_id, user_id)
         if request is None:
@@ -212,7 +218,7 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
         else:
             pending = _pending_plain_posts(request_number, room_id, user_id)
             stored = not pending or pending[-1][0] != request_number
-            batch = [(str(rid), text) for _, rid, text in pending]
+            batch = [(str(rid), *rest) for _, rid, *rest in pending]
         if stored:
             log.info("stage=%s request_id=%s already stored", Stage.ACCEPTED, request_id)
             return None
@@ -225,15 +231,18 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
                 is_bot=user_id is None,
                 request_id=rid,
                 seq=last_seq + n,
+                reply_to_id=parent,
+                thread_id=thread,
             )
-            for n, (rid, text) in enumerate(batch, start=1)
+            for n, (rid, text, parent, thread) in enumerate(batch, start=1)
         )
         sql.run(
             f"UPDATE {sql.table(Room)} SET {sql.column(Room, 'last_seq')} = %s WHERE {sql.column(Room, 'id')} = %s",
             [last_seq + len(posts), room_id],
         )
         record_mentions(posts)
-        stored_ids = [sql.value(PostRequest, "request_id", rid) for rid, _ in batch]
+        replies_stored(posts)
+        stored_ids = [sql.value(PostRequest, "request_id", rid) for rid, *_ in batch]
         sql.run(
             f"UPDATE {sql.table(PostRequest)} SET {sql.column(PostRequest, 'state')} = %s"
             f" WHERE {sql.column(PostRequest, 'request_id')} IN ({', '.join(['%s'] * len(stored_ids))})",
@@ -278,17 +287,17 @@ def _committed_request(request_id, user_id):
 
 
 def _pending_plain_posts(request_number, room_id, user_id):
-    """(number, request id, body) of the sender's plain posts in this room that are not
-    stored yet, requested up to this one (included), oldest first: this one is last unless
-    it is stored already."""
+    """(number, request id, body, replied-to post, thread root) of the sender's plain posts
+    in this room that are not stored yet, requested up to this one (included), oldest first:
+    this one is last unless it is stored already."""
     c = functools.partial(sql.column, PostRequest)
     found = sql.rows(
-        f"SELECT {c('id')}, {c('request_id')}, {c('body')} FROM {sql.table(PostRequest)}"
+        f"SELECT {c('id')}, {c('request_id')}, {c('body')}, {c('reply_to')}, {c('thread')} FROM {sql.table(PostRequest)}"
         f" WHERE {c('user')} = %s AND {c('room')} = %s AND {c('state')} = %s AND {c('is_command')} = %s AND {c('id')} <= %s"
         f" ORDER BY {c('id')}",
         [user_id, room_id, PostRequest.State.PENDING.value, False, request_number],
     )
-    return [(number, uuid.UUID(str(rid)), body) for number, rid, body in found]
+    return [(number, uuid.UUID(str(rid)), body, parent, thread) for number, rid, body, parent, thread in found]
 
 
 GAVE_UP_REASON = "The chat could not post this; please send it again."

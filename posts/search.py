@@ -70,7 +70,7 @@ def search_posts(*, user, room_id, query, limit=SEARCH_LIMIT_DEFAULT):
     limit = search_limit(limit)
     room_for(user, room_id)
     # A deleted post keeps its row (and position) with an empty body: never a result.
-    posts = Post.objects.filter(room_id=room_id, deleted_at__isnull=True)
+    posts = Post.shown().filter(room_id=room_id, deleted_at__isnull=True)
     if connection.vendor == "postgresql":
         posts = matching_full_text(posts, " ".join(words))
         try:
@@ -84,7 +84,7 @@ def search_posts(*, user, room_id, query, limit=SEARCH_LIMIT_DEFAULT):
     # No index can serve a substring in any case: the newest SEARCH_SCAN_MAX posts are the
     # most a search reads, walked by the (room, seq) index.
     newest = posts.order_by("-seq").values("pk")[: settings.SEARCH_SCAN_MAX]
-    posts = Post.objects.filter(pk__in=newest)
+    posts = Post.shown().filter(pk__in=newest)
     for word in words:
         # `icontains` with Unicode case folding: SQLite's LIKE folds ASCII letters only,
         # while REGEXP is Python's `re` (Django registers it), which folds every script.

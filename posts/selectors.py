@@ -34,7 +34,7 @@ def room_history(*, user, room_id, before=None, after=None, limit=HISTORY_MAX):
     room_for(user, room_id)
     if after is not None:
         return posts_after(room_id, after, limit)
-    posts = Post.objects.filter(room_id=room_id, deleted_at__isnull=True)
+    posts = live_posts(room_id)
     if before is not None:
         posts = posts.filter(seq__lt=before)
     return [post.as_payload() for post in reversed(posts.order_by("-seq")[:limit])]
@@ -46,8 +46,8 @@ def posts_after(room_id, after, limit):
 
 
 def live_posts(room_id):
-    """A room's posts that are not deleted."""
-    return Post.objects.filter(room_id=room_id, deleted_at__isnull=True)
+    """A room's posts that are not deleted (with the rows their payloads show)."""
+    return Post.shown().filter(room_id=room_id, deleted_at__isnull=True)
 
 
 def replayed_changes(room_id):
@@ -60,7 +60,8 @@ def replayed_changes(room_id):
 
 def events_after(room_id, after, limit):
     """The oldest `limit` events of a room after position `after`, in position order:
-    {"seq", "kind": "created" | "edited" | "deleted", "post": the post as it is now}.
+    {"seq", "kind": "created" | "edited" | "deleted" | "reacted", "post": the post as it is
+    now, and for "reacted" "reaction": the change}.
     The room as it is now: a deleted post's replay is its deletion only (neither its
     creation nor its edits, which would show it again)."""
     created = [
@@ -68,7 +69,7 @@ def events_after(room_id, after, limit):
     ]
     changes = [
         change.as_event()
-        for change in replayed_changes(room_id).filter(seq__gt=after).select_related("post").order_by("seq")[:limit]
+        for change in replayed_changes(room_id).filter(seq__gt=after).select_related("post", "post__reply_to", "post__thread").order_by("seq")[:limit]
     ]
     return sorted(created + changes, key=lambda event: event["seq"])[:limit]
 
@@ -76,7 +77,7 @@ def events_after(room_id, after, limit):
 def missed_more_than(room_id, after, limit):
     """Whether the room has more than `limit` events after position `after` (positions of
     removed posts, and the edits of deleted ones, don't count)."""
-    posts = live_posts(room_id).filter(seq__gt=after).order_by("seq")[: limit + 1].count()
+    posts = Post.objects.filter(room_id=room_id, deleted_at__isnull=True, seq__gt=after).order_by("seq")[: limit + 1].count()
     if posts > limit:
         return True
     return posts + replayed_changes(room_id).filter(seq__gt=after).order_by("seq")[: limit + 1 - posts].count() > limit

@@ -1,4 +1,4 @@
-"""A room's events (posts created, edited, deleted) as one ordered, resumable stream, for
+"""A room's events (posts created, edited, deleted, reacted to) as one ordered, resumable stream, for
 the subscriptions of one web process. Each event has its own position (`seq`) in the room:
 a post's is the post's seq, an edit's or deletion's is taken the same way (`PostChange`).
 
@@ -257,14 +257,26 @@ def too_far_behind():
     )
 
 
+def post_state(post):
+    """What of a post can change after it is stored: its text, its thread's counts and the
+    post it answers, its reactions. Renderings are shared by key, so the key holds it all."""
+    thread, reply_to = post.get("thread"), post.get("reply_to")
+    return (
+        post.get("edited_at"),
+        post.get("deleted"),
+        (thread["reply_count"], thread["last_reply_at"]) if thread else None,
+        (reply_to["excerpt"], reply_to["deleted"]) if reply_to else None,
+        tuple((r["emoji"], r["count"], tuple(r["users"])) for r in post.get("reactions") or ()),
+    )
+
+
 def post_key(post):
-    return ("post", post["id"], post.get("edited_at"))
+    return ("post", post["id"], post_state(post))
 
 
 def render_key(room_id, event):
     """Events read later show the post as it is then: the key tells the states apart."""
-    post = event["post"]
-    return ("event", room_id, event["seq"], post.get("edited_at"), post.get("deleted"))
+    return ("event", room_id, event["seq"], post_state(event["post"]))
 
 
 def room_posts(room_id, after=None, backlog=None):

@@ -1,10 +1,10 @@
 """The posts' mutations: each checks who calls and hands on to the rules (posts/posting.py,
-changes.py, read_state.py, typing.py)."""
+changes.py, reactions.py, read_state.py, typing.py)."""
 import graphene
 from django.conf import settings
 
 from chatsite.graphql import caller, mutation
-from posts import changes, posting, read_state, typing
+from posts import changes, posting, reactions, read_state, typing
 from posts.graphql.types import (
     CreatePostInput,
     CreatePostResponse,
@@ -13,6 +13,7 @@ from posts.graphql.types import (
     EditPostInput,
     MarkReadInput,
     Post,
+    ReactionInput,
     ReadState,
     RoomInput,
     SendTypingResponse,
@@ -21,7 +22,7 @@ from posts.graphql.types import (
 
 def create_post(info, input):
     request_id = posting.request_post(
-        user=caller(info), room_id=input.room_id, body=input.body, client_id=input.client_id
+        user=caller(info), room_id=input.room_id, body=input.body, client_id=input.client_id, reply_to=input.reply_to
     )
     return CreatePostResponse(success=True, request_id=request_id)
 
@@ -34,6 +35,14 @@ def delete_post(info, input):
     """Delete your own post (a moderator: any post). Every reader gets a DELETED room event."""
     changes.delete_post(user=caller(info), post_id=input.post_id)
     return DeletePostResponse(success=True)
+
+
+def add_reaction(info, input):
+    return reactions.react(user=caller(info), post_id=input.post_id, emoji=input.emoji, on=True)
+
+
+def remove_reaction(info, input):
+    return reactions.react(user=caller(info), post_id=input.post_id, emoji=input.emoji, on=False)
 
 
 def mark_read(info, input):
@@ -62,3 +71,11 @@ class Mutation(graphene.ObjectType):
         "(POST_EDIT_WINDOW_SECONDS). Every reader gets it as an EDITED room event."
     ))
     delete_post = mutation(DeletePostResponse, DeletePostInput, delete_post)
+    add_reaction = mutation(Post, ReactionInput, add_reaction, description=(
+        "React to a post with one of `reactionEmoji`: once per person and emoji (again: no change). "
+        "Every reader gets a REACTED room event with the post's new counts. Rate limited like posts "
+        f"({settings.RATE_LIMIT_POSTS} reaction changes in {settings.RATE_LIMIT_WINDOW_SECONDS:g} s, counted apart)."
+    ))
+    remove_reaction = mutation(Post, ReactionInput, remove_reaction, description=(
+        "Take back your reaction (none: no change). A REACTED room event, as for addReaction; the same rate limit."
+    ))

@@ -7,7 +7,43 @@ from django.utils.dateparse import parse_datetime
 from chatsite.graphql import required_scalars
 from posts import models, selectors
 from posts.presence import SHOWN_MAX
+from posts.reactions import REACTION_NAMES_MAX
 from posts.selectors import UNREAD_COUNT_MAX
+
+
+class ReplyTo(graphene.ObjectType):
+    """What a reply shows of the post it answers."""
+
+    id = graphene.ID(required=True)
+    author = graphene.String(required=True)
+    excerpt = graphene.String(
+        required=True,
+        description=f"Its first line, at most {models.EXCERPT_MAX} characters (cut with \"…\"); empty when it was deleted.",
+    )
+    deleted = graphene.Boolean(required=True, description="The post answered was deleted since.")
+
+
+class Thread(graphene.ObjectType):
+    """A thread: its root post (the first of it), how many replies it has, the newest one's time."""
+
+    id = graphene.ID(required=True, description="The root post's id: `thread(input: {postId})` reads the thread.")
+    reply_count = graphene.Int(required=True, description="Its replies that are not deleted.")
+    last_reply_at = graphene.DateTime(description="The newest reply's time (null when none is left).")
+
+    def resolve_last_reply_at(root, info):
+        return parse_datetime(root["last_reply_at"]) if root.get("last_reply_at") else None
+
+
+class Reaction(graphene.ObjectType):
+    """One emoji on a post: how many people reacted with it, and the first of them."""
+
+    emoji = graphene.String(required=True)
+    count = graphene.Int(required=True)
+    users = graphene.List(
+        graphene.NonNull(graphene.String),
+        required=True,
+        description=f"The usernames of the first {REACTION_NAMES_MAX} to react with it (`count` has them all).",
+    )
 
 
 class Post(graphene.ObjectType):
@@ -26,7 +62,19 @@ class Post(graphene.ObjectType):
     created_at = graphene.DateTime(required=True)
     edited_at = graphene.DateTime(description="When the author last edited it; null if never (shown as \"(edited)\").")
     deleted = graphene.Boolean(
-        required=True, description="Deleted by its author or a moderator: the body is empty (only in roomEvents)."
+        required=True,
+        description="Deleted by its author or a moderator: the body is empty (only in roomEvents, and a thread's deleted root).",
+    )
+    reply_to = graphene.Field(ReplyTo, description="The post this one replies to (createPost's `replyTo`); null if none.")
+    thread = graphene.Field(
+        Thread,
+        description=(
+            "A reply's thread, or the post's own once it has had replies (null otherwise): a reply's "
+            "event carries its thread's new count, for readers to show on the root."
+        ),
+    )
+    reactions = graphene.List(
+        graphene.NonNull(Reaction), required=True, description="Its reactions, one per emoji, in `reactionEmoji`'s order."
     )
 
     def resolve_created_at(root, info):
@@ -38,10 +86,22 @@ class Post(graphene.ObjectType):
     def resolve_deleted(root, info):
         return bool(root.get("deleted"))
 
+    def resolve_reactions(root, info):
+        return root.get("reactions") or []
+
 
 RoomEventKind = graphene.Enum.from_enum(
-    models.RoomEventKind, description="What happened at a position of a room: a post was created, edited or deleted."
+    models.RoomEventKind,
+    description="What happened at a position of a room: a post was created, edited, deleted, or reacted to.",
 )
+
+
+class ReactionChange(graphene.ObjectType):
+    """Someone added or removed a reaction (the event's post has the counts after it)."""
+
+    emoji = graphene.String(required=True)
+    added = graphene.Boolean(required=True, description="Added; false: removed.")
+    user_id = graphene.ID()
 
 
 class RoomEvent(graphene.ObjectType):
@@ -53,6 +113,7 @@ class RoomEvent(graphene.ObjectType):
     )
     kind = graphene.Field(RoomEventKind, required=True)
     post = graphene.Field(Post, required=True, description="The post as it is now (a deleted one has no body).")
+    reaction = graphene.Field(ReactionChange, description="A REACTED event's change (null for other kinds).")
 
     def resolve_kind(root, info):
         return root["kind"]
@@ -143,6 +204,26 @@ class CreatePostInput(graphene.InputObjectType):
     room_id = graphene.ID(required=True)
     body = graphene.String(required=True)
     client_id = graphene.String()
+    reply_to = graphene.ID(
+        description=(
+            "The id of the post this one replies to, in the same room and not deleted (NOT_FOUND "
+            "otherwise); the reply joins that post's thread. Not for a command (BAD_USER_INPUT)."
+        )
+    )
+
+
+class ThreadInput(graphene.InputObjectType):
+    """A thread's posts, ordered by seq, oldest first: its root, then its replies. No cursor: the newest `limit`."""
+
+    post_id = graphene.ID(required=True, description="Any post of the thread: its root or one of its replies.")
+    before = graphene.Int(description="The newest `limit` posts with a smaller seq (paging back).")
+    after = graphene.Int(description="The oldest `limit` posts with a greater seq (catching up).")
+    limit = graphene.Int(default_value=selectors.HISTORY_MAX, description=f"1 to {selectors.HISTORY_MAX}.")
+
+
+class ReactionInput(graphene.InputObjectType):
+    post_id = graphene.ID(required=True)
+    emoji = graphene.String(required=True, description="One of `reactionEmoji` (BAD_USER_INPUT otherwise).")
 
 
 EditPostInput = required_scalars("EditPostInput", graphene.InputObjectType, post_id=graphene.ID, body=graphene.String)
