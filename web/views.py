@@ -10,6 +10,8 @@ from django.utils.dateparse import parse_datetime
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
+from posts.models import EXCERPT_MAX
+from posts.reactions import REACTION_EMOJI
 from posts.search import SEARCH_LIMIT_DEFAULT, SEARCH_QUERY_MAX_LENGTH
 from posts.selectors import HISTORY_MAX, UNREAD_COUNT_MAX, read_states, room_history
 from chatsite.errors import ChatError, NotFound
@@ -96,6 +98,9 @@ def room(request, room_id):
     context = {
         "room": room,
         "posts": posts,
+        "post_extras": {post["id"]: post_extras(post) for post in history},
+        "reaction_emoji": list(REACTION_EMOJI),
+        "excerpt_max": EXCERPT_MAX,
         "user_id": str(request.user.pk),
         "max_length": settings.POST_MAX_LENGTH,
         "history_limit": HISTORY_MAX,
@@ -108,6 +113,18 @@ def room(request, room_id):
         "add_member_form": AddMemberForm() if can_add_members(request.user, room) else None,
     }
     return render(request, "web/room.html", context)
+
+
+def post_extras(post):
+    """What the room page's script draws of a post beyond its text (replies, thread,
+    reactions), named as the API names them (posts.js draws both alike)."""
+    reply_to, thread = post["reply_to"], post["thread"]
+    return {
+        "id": post["id"],
+        "replyTo": reply_to,
+        "thread": thread and {"id": thread["id"], "replyCount": thread["reply_count"], "lastReplyAt": thread["last_reply_at"]},
+        "reactions": post["reactions"],
+    }
 
 
 def _room_or_404(user, room_id):

@@ -11,8 +11,8 @@ function newClientId() {
   return Array.from(bytes, (b) => (b + 256).toString(16).slice(1)).join("");
 }
 
-export function composer({ graphql, form, box, roomId }) {
-  const sendError = document.getElementById("send-error");
+// replyTo(): the id of the post a new post answers (the thread panel's), or null.
+export function composer({ graphql, form, box, roomId, sendError = document.getElementById("send-error"), replyTo = () => null }) {
   let sending = false;
   // Kept only while the same text is retried after a failure that may not have been final,
   // so the server stores it once even if the first attempt did reach it.
@@ -30,18 +30,21 @@ export function composer({ graphql, form, box, roomId }) {
       showSendError("A post can't be empty.");
       return;
     }
-    const clientId = pending && pending.body === body ? pending.clientId : newClientId();
+    const answers = replyTo();
+    const clientId = pending && pending.body === body && pending.answers === answers ? pending.clientId : newClientId();
     pending = null;
     sending = true;
     form.classList.add("is-sending");
-    graphql(CREATE_POST, { input: { roomId: roomId, body: body, clientId: clientId } }).then(
+    const input = { roomId: roomId, body: body, clientId: clientId };
+    if (answers) input.replyTo = answers;
+    graphql(CREATE_POST, { input: input }).then(
       () => {
         if (box.value === body) box.value = "";
         sendError.hidden = true;
         sendError.textContent = "";
       },
       (failure) => {
-        if (UNCERTAIN.includes(failure.code)) pending = { body: body, clientId: clientId };
+        if (UNCERTAIN.includes(failure.code)) pending = { body: body, clientId: clientId, answers: answers };
         showSendError(failure.message || "Your post was not sent; try again.");
       }
     ).then(() => {

@@ -1,10 +1,13 @@
 // The room's posts as shown: drawing a post, putting it in its place (by seq, each once,
-// whatever path it came by), edits and deletions, the history reloaded, bot-error notices,
-// and the scroller that follows the newest post while the reader is at it.
+// whatever path it came by), edits, deletions and reactions, the history reloaded, bot-error
+// notices, and the scroller that follows the newest post while the reader is at it.
 import { el, formatTime } from "./dom.js";
+import { drawExtras, updatePreviews, updateThread } from "./post-extras.js";
 
 // What the page asks of every post it shows.
-export const POST_FIELDS = "id roomId seq userId author body isBot createdAt editedAt";
+export const POST_FIELDS =
+  "id roomId seq userId author body isBot createdAt editedAt " +
+  "replyTo { id author excerpt deleted } thread { id replyCount lastReplyAt } reactions { emoji count users }";
 
 // Nearer the bottom than this, the reader is "at the newest post": new posts scroll into view.
 const FOLLOW_DISTANCE_PX = 80;
@@ -16,9 +19,13 @@ export function seqOf(node) {
 
 export class PostList {
   // decorate(item): adds the controls a shown post gets (set by the editing module).
-  constructor({ roomId, userId, list, scroller, noPosts }) {
+  // username: the reader's (their own reactions show pressed); excerptMax: how much of a
+  // post's first line a reply shows.
+  constructor({ roomId, userId, username, excerptMax, list, scroller, noPosts }) {
     this.roomId = roomId;
     this.userId = userId;
+    this.username = username;
+    this.excerptMax = excerptMax;
     this.list = list;
     this.scroller = scroller;
     this.noPosts = noPosts;
@@ -100,6 +107,7 @@ export class PostList {
     item.appendChild(el("p", "body", post.body));
     item.dataset.createdAt = post.createdAt;
     markEdited(item, post.editedAt);
+    drawExtras(item, post, this.username);
     this.decorate(item);
     return item;
   }
@@ -137,18 +145,32 @@ export class PostList {
     });
   }
 
-  // An edit, live or replayed: the post's text as it is now.
+  // An edit or a reaction, live or replayed: the post as it is now (its text, its
+  // reactions, its thread's counts), and what replies to it show of it.
   apply(post) {
+    this.threadChanged(post.thread);
+    updatePreviews(this.list, post, this.excerptMax);
     const item = this.byId(post.id);
     if (!item) return;
     const body = item.querySelector(".body");
     if (body) body.textContent = post.body;
     markEdited(item, post.editedAt);
+    drawExtras(item, post, this.username);
   }
 
-  remove(id) {
+  // A thread's new counts (a reply came or went): shown on its root.
+  threadChanged(thread) {
+    if (thread) updateThread(this.byId(thread.id), thread);
+  }
+
+  // A deleted post goes; replies to it show that it was deleted; its thread's count drops.
+  remove(id, post) {
     const item = this.byId(id);
     if (item) item.remove();
+    if (post) {
+      updatePreviews(this.list, post, this.excerptMax);
+      this.threadChanged(post.thread);
+    }
     this.noPosts.hidden = this.list.children.length > 0;
   }
 
@@ -184,8 +206,9 @@ export class PostList {
   }
 
   // The posts the server rendered: times in the reader's own zone (the server's are UTC),
-  // and the same marks and controls as the ones drawn here.
-  adoptRendered() {
+  // and the same marks and controls as the ones drawn here. `extras`: post id -> what the
+  // server sent of its replies and reactions (the page's JSON, see web/views.py).
+  adoptRendered(extras) {
     this.list.querySelectorAll("time[datetime]").forEach((node) => {
       node.textContent = formatTime(node.getAttribute("datetime"));
     });
@@ -193,6 +216,8 @@ export class PostList {
       const time = item.querySelector("time[datetime]");
       if (time) item.dataset.createdAt = time.getAttribute("datetime");
       markEdited(item, item.dataset.editedAt);
+      const extra = extras[item.dataset.postId];
+      if (extra) drawExtras(item, extra, this.username);
       this.decorate(item);
     });
     this.scrollToBottom();

@@ -1,6 +1,6 @@
 // The room page's live connection: on every (re)connect it resumes with
 // roomEvents(after: <newest position seen>): the server sends what was missed (posts, edits,
-// deletions), then the live events, none twice. Too far behind to replay, it reloads the
+// deletions, reactions), then the live events, none twice. Too far behind to replay, it reloads the
 // newest history and resumes from there. Also this user's bot errors, typing and presence.
 import { Backoff, liveConnection } from "./graphql.js";
 import { POST_FIELDS } from "./posts.js";
@@ -10,7 +10,7 @@ import { TYPING } from "./typing.js";
 const ROOM_EVENTS = "subscription($input: RoomEventsInput!){ roomEvents(input:$input){ seq kind post { " + POST_FIELDS + " deleted } } }";
 const POST_ERROR = "subscription { postError { requestId roomId userId body reason } }";
 
-export function roomStream({ graphqlUrl, roomId, posts, history, reads, typing, showPresence }) {
+export function roomStream({ graphqlUrl, roomId, posts, history, reads, typing, showPresence, thread }) {
   const connection = document.getElementById("connection");
   const reloadBackoff = new Backoff();
   let reloadTimer = null;
@@ -31,9 +31,11 @@ export function roomStream({ graphqlUrl, roomId, posts, history, reads, typing, 
     if (postsStream) postsStream.delivered = true;
     if (roomEvent.kind === "CREATED") {
       posts.show(roomEvent.post);
+      posts.threadChanged(roomEvent.post.thread);
       typing.posted(roomEvent.post);
-    } else if (roomEvent.kind === "EDITED") posts.apply(roomEvent.post);
-    else if (roomEvent.kind === "DELETED") posts.remove(roomEvent.post.id);
+    } else if (roomEvent.kind === "EDITED" || roomEvent.kind === "REACTED") posts.apply(roomEvent.post);
+    else if (roomEvent.kind === "DELETED") posts.remove(roomEvent.post.id, roomEvent.post);
+    thread.roomEvent(roomEvent);
     reads.seen(Number(roomEvent.seq));
   }
 
@@ -66,6 +68,7 @@ export function roomStream({ graphqlUrl, roomId, posts, history, reads, typing, 
         if (!session.live) return; // the next connection resumes (and reloads) on its own
         reloadBackoff.reset();
         posts.replace(latest);
+        thread.reload();
         reads.reloaded();
         history.restart(latest.length);
         const after = posts.newestSeq();

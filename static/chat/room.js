@@ -8,9 +8,11 @@ import { httpClient } from "./graphql.js";
 import { olderHistory } from "./history.js";
 import { PostList } from "./posts.js";
 import { presenceLine } from "./presence.js";
+import { postReactions } from "./reactions.js";
 import { readState } from "./read-state.js";
 import { roomStream } from "./room-stream.js";
 import { roomSearch } from "./search.js";
+import { threadPanel } from "./thread.js";
 import { typingLine } from "./typing.js";
 
 const main = document.getElementById("main");
@@ -24,6 +26,8 @@ const graphql = httpClient(graphqlUrl, form.querySelector("input[name=csrfmiddle
 const posts = new PostList({
   roomId: roomId,
   userId: userId,
+  username: main.dataset.username,
+  excerptMax: dataNumber(main, "excerptMax"),
   list: document.getElementById("posts"),
   scroller: document.getElementById("scroller"),
   noPosts: document.getElementById("no-posts"),
@@ -40,9 +44,16 @@ const typing = typingLine({ graphql: graphql, box: box, roomId: roomId, userId: 
 const history = olderHistory({ graphql: graphql, posts: posts, roomId: roomId, pageSize: dataNumber(main, "historyLimit") });
 roomSearch({ graphql: graphql, posts: posts, roomId: roomId, limit: dataNumber(main, "searchLimit") });
 composer({ graphql: graphql, form: form, box: box, roomId: roomId });
+const thread = threadPanel({ graphql: graphql, posts: posts, roomId: roomId, pageSize: dataNumber(main, "historyLimit"), locked: box.disabled });
+postReactions({
+  graphql: graphql,
+  containers: [posts.list, document.getElementById("thread-posts")],
+  emoji: JSON.parse(document.getElementById("reaction-emoji").textContent),
+  username: main.dataset.username,
+});
 
-posts.adoptRendered();
+posts.adoptRendered(JSON.parse(document.getElementById("post-extras").textContent));
 reads.schedule();
 history.restart(posts.shown().length);
 history.loadIfNearTop();
-roomStream({ graphqlUrl: graphqlUrl, roomId: roomId, posts: posts, history: history, reads: reads, typing: typing, showPresence: presenceLine() });
+roomStream({ graphqlUrl: graphqlUrl, roomId: roomId, posts: posts, history: history, reads: reads, typing: typing, showPresence: presenceLine(), thread: thread });
