@@ -1,22 +1,32 @@
 from django.contrib import admin
 
 from posts.changes import delete_post
-from posts.models import Post, PostChange
+from posts.models import Post, PostChange, Reaction
 from posts.public_ids import public_post_id
 
 
 @admin.register(Post)
 class PostAdmin(admin.ModelAdmin):
-    list_display = ("id", "room", "author", "short_body", "is_bot", "created_at", "edited_at", "deleted_at")
+    list_display = ("id", "room", "author", "short_body", "replies", "is_bot", "created_at", "edited_at", "deleted_at")
     list_filter = ("is_bot", "room", ("deleted_at", admin.EmptyFieldListFilter))
     search_fields = ("author", "body")
     list_select_related = ("room",)
     raw_id_fields = ("room", "user")
-    readonly_fields = ("request_id", "created_at", "edited_at", "deleted_at")
+    readonly_fields = (
+        "request_id", "created_at", "edited_at", "deleted_at", "reply_to", "thread", "reply_count", "last_reply_at",
+        "reactions",
+    )
     date_hierarchy = "created_at"
     ordering = ("-id",)
     # Counting every post on each page load is the slow part of a large changelist.
     show_full_result_count = False
+
+    @admin.display(description="replies")
+    def replies(self, post):
+        """A root's reply count; for a reply, the thread it is in."""
+        if post.thread_id:
+            return f"in thread of {post.thread_id}"
+        return post.reply_count or ""
 
     @admin.display(description="body")
     def short_body(self, post):
@@ -41,12 +51,36 @@ class PostAdmin(admin.ModelAdmin):
 
 @admin.register(PostChange)
 class PostChangeAdmin(admin.ModelAdmin):
-    """The moderators' audit: every edit and deletion, with the text it replaced."""
+    """The moderators' audit: every edit and deletion, with the text it replaced, and every
+    reaction added or removed."""
 
-    list_display = ("created_at", "kind", "post", "room", "actor", "previous_body")
+    list_display = ("created_at", "kind", "post", "room", "actor", "previous_body", "emoji", "added")
     list_filter = ("kind", "room")
     search_fields = ("previous_body", "actor__username")
     list_select_related = ("post", "room", "actor")
+    ordering = ("-id",)
+    show_full_result_count = False
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Reaction)
+class ReactionAdmin(admin.ModelAdmin):
+    """Who reacted to what, to find a person's reactions. Read only: each reaction is a room
+    event in the room's order (posts/reactions.py), so none is added or removed here; a
+    moderator deletes an abusive post, or deactivates its author."""
+
+    list_display = ("created_at", "emoji", "post", "user")
+    list_filter = ("emoji",)
+    search_fields = ("user__username",)
+    list_select_related = ("post", "user")
     ordering = ("-id",)
     show_full_result_count = False
 

@@ -338,3 +338,27 @@ def test_a_reply_and_a_reaction_on_one_web_process_reach_a_reader_on_another(ful
     assert reacted["kind"] == "REACTED" and reacted["post"]["reactions"][0]["emoji"] == "✅"
     assert reacted["post"]["thread"]["replyCount"] == 1, "the root's own count, stored by the worker"
     assert [p["body"] for p in thread(web1, bob, root)] == ["thread root", "answer from web1"]
+
+
+# --- the admin ---
+
+
+def test_moderators_see_threads_and_reactions_in_the_admin_and_change_none_there(gql, admin_client):
+    ann, ann_token = user_with_token("admin")
+    root = post_now(gql, ann_token, "moderated root")
+    reply_now(gql, ann_token, root, "moderated reply")
+    data(reaction(gql, ann_token, root, "👀"), "addReaction")
+    page = admin_client.get(f"/admin/posts/post/{root.pk}/change/").content.decode()
+    assert "Reply count" in page and "👀" in page
+    listed = admin_client.get("/admin/posts/post/").content.decode()
+    assert f"in thread of {root.pk}" in listed
+    audit = admin_client.get("/admin/posts/postchange/?kind=reacted").content.decode()
+    assert "👀" in audit and ann.username in audit
+    reactions = admin_client.get("/admin/posts/reaction/").content.decode()
+    assert "👀" in reactions and ann.username in reactions
+    reaction_row = Reaction.objects.get()
+    assert admin_client.post(f"/admin/posts/reaction/{reaction_row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert Reaction.objects.count() == 1
+    # A moderator's deletion of a reply, there, leaves the thread's count as the API's does.
+    admin_client.post(f"/admin/posts/post/{Post.objects.get(body='moderated reply').pk}/delete/", {"post": "yes"})
+    assert Post.objects.get(pk=root.pk).reply_count == 0
