@@ -1,4 +1,6 @@
 """The browser pages: sign up, log in and out, the room list and a room, direct messages."""
+import json
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -94,12 +96,14 @@ def room_list(request):
 def room(request, room_id):
     room = _room_or_404(request.user, room_id)
     history = room_history(user=request.user, room_id=room.pk)
-    posts = [{**post, "created": parse_datetime(post["created_at"])} for post in history]
+    posts = [
+        {**post, "created": parse_datetime(post["created_at"]), "extras": json.dumps(post_extras(post))}
+        for post in history
+    ]
     context = {
         "room": room,
         "posts": posts,
-        "post_extras": {post["id"]: post_extras(post) for post in history},
-        "reaction_emoji": list(REACTION_EMOJI),
+        "reaction_emoji": " ".join(REACTION_EMOJI),
         "excerpt_max": EXCERPT_MAX,
         "user_id": str(request.user.pk),
         "max_length": settings.POST_MAX_LENGTH,
@@ -120,7 +124,6 @@ def post_extras(post):
     reactions), named as the API names them (posts.js draws both alike)."""
     reply_to, thread = post["reply_to"], post["thread"]
     return {
-        "id": post["id"],
         "replyTo": reply_to,
         "thread": thread and {"id": thread["id"], "replyCount": thread["reply_count"], "lastReplyAt": thread["last_reply_at"]},
         "reactions": post["reactions"],

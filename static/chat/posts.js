@@ -206,9 +206,9 @@ export class PostList {
   }
 
   // The posts the server rendered: times in the reader's own zone (the server's are UTC),
-  // and the same marks and controls as the ones drawn here. `extras`: post id -> what the
-  // server sent of its replies and reactions (the page's JSON, see web/views.py).
-  adoptRendered(extras) {
+  // and the same marks and controls as the ones drawn here; what the server sent of each
+  // one's replies and reactions is its data-extras (JSON, see web/views.py).
+  adoptRendered() {
     this.list.querySelectorAll("time[datetime]").forEach((node) => {
       node.textContent = formatTime(node.getAttribute("datetime"));
     });
@@ -216,8 +216,7 @@ export class PostList {
       const time = item.querySelector("time[datetime]");
       if (time) item.dataset.createdAt = time.getAttribute("datetime");
       markEdited(item, item.dataset.editedAt);
-      const extra = extras[item.dataset.postId];
-      if (extra) drawExtras(item, extra, this.username);
+      if (item.dataset.extras) drawExtras(item, Object.assign({ id: item.dataset.postId }, JSON.parse(item.dataset.extras)), this.username);
       this.decorate(item);
     });
     this.scrollToBottom();

@@ -48,11 +48,11 @@ const thread = threadPanel({ graphql: graphql, posts: posts, roomId: roomId, pag
 postReactions({
   graphql: graphql,
   containers: [posts.list, document.getElementById("thread-posts")],
-  emoji: JSON.parse(document.getElementById("reaction-emoji").textContent),
+  emoji: main.dataset.reactionEmoji.split(" "),
   username: main.dataset.username,
 });
 
-posts.adoptRendered(JSON.parse(document.getElementById("post-extras").textContent));
+posts.adoptRendered();
 reads.schedule();
 history.restart(posts.shown().length);
 history.loadIfNearTop();
