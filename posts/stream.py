@@ -61,8 +61,12 @@ class TooFarBehind(ChatError):
 
 
 def event_size(event):
-    """What an event waiting for a reader is counted as (its text, and the rest as a constant)."""
-    return EVENT_BYTES + len(event["post"].get("body") or "")
+    """What an event waiting for a reader is counted as (its texts: the post's, the first
+    line it answers, the names of who reacted; the rest as a constant)."""
+    post = event["post"]
+    reply_to = post.get("reply_to") or {}
+    names = sum(len(name) for reaction in post.get("reactions") or () for name in reaction["users"])
+    return EVENT_BYTES + len(post.get("body") or "") + len(reply_to.get("excerpt") or "") + names
 
 
 class Subscriber:

@@ -14,8 +14,9 @@ export function roomSearch({ graphql, posts, roomId, limit }) {
   // A found post: drawn as in the room, with its date too (it may be from any day).
   function resultElement(post) {
     const item = posts.element(post);
-    const actions = item.querySelector(".post-actions");
-    if (actions) actions.remove(); // a snapshot: edit and delete where the post is shown live
+    // A snapshot: edit, delete, reply and react where the post is shown live.
+    item.querySelectorAll(".post-actions, .post-tools").forEach((node) => node.remove());
+    item.querySelectorAll(".reaction").forEach((node) => { node.disabled = true; });
     const time = item.querySelector("time");
     const when = formatDateTime(post.createdAt);
     if (time && when) time.textContent = when;

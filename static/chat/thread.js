@@ -123,8 +123,9 @@ export function threadPanel({ graphql, posts, roomId, pageSize, locked }) {
   panel.addEventListener("keydown", (event) => {
     if (event.key === "Escape") closePanel();
   });
-  // "Reply" and "N replies", on a post of the room or of the panel.
-  [posts.list, list].forEach((container) => {
+  // "Reply" and "N replies", on a post of the room or of the panel ("N replies" also on a
+  // search result).
+  [posts.list, list, document.getElementById("search-list")].forEach((container) => {
     container.addEventListener("click", (event) => {
       const target = event.target.closest("button.post-reply, button.thread-link");
       if (!target) return;
