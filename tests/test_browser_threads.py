@@ -165,3 +165,44 @@ def test_replies_threads_and_reactions_live_and_after_a_reconnect(web):
             for page in (ann, bea):
                 page.context.close()
             link.cut()
+
+
+@pytest.fixture
+def embedded(transactional_db, stack_env):
+    process = Web(embedded_env(stack_env), label="threads-paging").start()
+    try:
+        yield process.wait_ready()
+    finally:
+        process.stop()
+
+
+def test_a_long_thread_opens_at_its_newest_replies_and_pages_back_to_its_root(embedded):
+    from playwright.sync_api import expect
+
+    from posts.models import Post
+    from tests.helpers import add_post, add_posts
+
+    room = create_room(room_id=new_username("long"), name="Long thread")
+    reader = sign_up(username=new_username("cy"), password=PASSWORD)
+    root = add_post(room, "the root of a long thread", author="ann")
+    replies = add_posts(room, 60, "reply {n}", author="bea")
+    Post.objects.filter(pk__in=[r.pk for r in replies]).update(thread=root, reply_to=root)
+    Post.objects.filter(pk=root.pk).update(reply_count=60, last_reply_at=replies[-1].created_at)
+    with chromium() as browser:
+        page = log_in(browser, embedded.url, reader, f"/rooms/{room.pk}/", {"width": 1280, "height": 800})
+        try:
+            connected(page)
+            panel = page.locator("#thread-posts li.post .body")
+            page.locator("#posts li.post", has_text="reply 59").locator(".post-reply").click()
+            expect(panel).to_have_count(50)
+            expect(panel.first).to_have_text("reply 10")
+            expect(page.locator("#thread-replying")).to_have_text("Replying to bea")
+            page.click("#thread-older")
+            expect(panel).to_have_count(61)
+            expect(panel.first).to_have_text("the root of a long thread")
+            expect(page.locator("#thread-older")).to_be_hidden()
+            page.click("#thread-close")
+            expect(page.locator("#thread-panel")).to_be_hidden()
+            assert_no_problems(page)
+        finally:
+            page.context.close()
