@@ -173,6 +173,12 @@ def test_bot_quote_is_posted_by_the_bot_and_the_command_is_not_stored(gql, alice
     assert quote["userId"] is None
 
 
+def test_time_command_is_answered_by_the_bot_in_the_room(gql, alice):
+    create_post(gql, alice, "/time Europe/Paris")
+    [answer] = history(gql, alice)
+    assert answer["body"].startswith("Time in Europe/Paris: ") and answer["isBot"] is True
+
+
 def test_bot_error_stores_nothing(gql, alice):
     create_post(gql, alice, "/stock=nope.us")
     create_post(gql, alice, "/help")
