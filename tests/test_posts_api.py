@@ -179,6 +179,14 @@ def test_time_command_is_answered_by_the_bot_in_the_room(gql, alice):
     assert answer["body"].startswith("Time in Europe/Paris: ") and answer["isBot"] is True
 
 
+def test_formatted_text_is_returned_as_sent(gql, alice):
+    """Markdown and HTML alike: the API returns the text as sent; only clients draw it."""
+    body = "**bold** <script>x()</script>\n> quote\n- [l](javascript:x) `c`\n```\n<b>\n```"
+    create_post(gql, alice, body)
+    [post] = history(gql, alice)
+    assert post["body"] == body
+
+
 def test_bot_error_stores_nothing(gql, alice):
     create_post(gql, alice, "/stock=nope.us")
     create_post(gql, alice, "/help")

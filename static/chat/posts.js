@@ -1,7 +1,8 @@
-// The room's posts as shown: drawing a post, putting it in its place (by seq, each once,
+// The room's posts as shown: drawing a post (its text as Markdown, markdown.js), putting it in its place (by seq, each once,
 // whatever path it came by), edits and deletions, the history reloaded, bot-error notices,
 // and the scroller that follows the newest post while the reader is at it.
 import { el, formatTime } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
 
 // What the page asks of every post it shows.
 export const POST_FIELDS = "id roomId seq userId author body isBot createdAt editedAt";
@@ -12,6 +13,17 @@ const FOLLOW_DISTANCE_PX = 80;
 // A post's position in its room: the same for every reader, increasing (gaps allowed).
 export function seqOf(node) {
   return Number(node.dataset.seq);
+}
+
+// Draws a post's text (its Markdown subset, markdown.js) in its .body, keeping the text as
+// sent for whoever needs it (the editor): postText(body).
+export function drawBody(body, text) {
+  body.rawText = text;
+  body.replaceChildren(renderMarkdown(text));
+}
+
+export function postText(body) {
+  return body.rawText !== undefined ? body.rawText : body.textContent;
 }
 
 export class PostList {
@@ -97,7 +109,9 @@ export class PostList {
     time.setAttribute("datetime", post.createdAt);
     meta.appendChild(time);
     item.appendChild(meta);
-    item.appendChild(el("p", "body", post.body));
+    const body = el("div", "body");
+    drawBody(body, post.body);
+    item.appendChild(body);
     item.dataset.createdAt = post.createdAt;
     markEdited(item, post.editedAt);
     this.decorate(item);
@@ -142,7 +156,7 @@ export class PostList {
     const item = this.byId(post.id);
     if (!item) return;
     const body = item.querySelector(".body");
-    if (body) body.textContent = post.body;
+    if (body) drawBody(body, post.body);
     markEdited(item, post.editedAt);
   }
 
@@ -192,6 +206,8 @@ export class PostList {
     this.shown().forEach((item) => {
       const time = item.querySelector("time[datetime]");
       if (time) item.dataset.createdAt = time.getAttribute("datetime");
+      const body = item.querySelector(".body");
+      if (body) drawBody(body, body.textContent);
       markEdited(item, item.dataset.editedAt);
       this.decorate(item);
     });
