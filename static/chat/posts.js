@@ -118,20 +118,22 @@ export class PostList {
     return item;
   }
 
-  // Shows a post once (by seq, and by id), in seq order, whatever path it came by.
+  // Shows a post once (by seq, and by id), in seq order, whatever path it came by; true if
+  // it was not shown before.
   show(post) {
-    if (String(post.roomId) !== this.roomId) return;
+    if (String(post.roomId) !== this.roomId) return false;
     const seq = Number(post.seq);
     const id = String(post.id);
     const posts = this.shown();
     let i = posts.length - 1;
     while (i >= 0 && seqOf(posts[i]) > seq) i--;
-    if (i >= 0 && seqOf(posts[i]) === seq) return;
-    for (const node of posts) if (node.dataset.postId === id) return;
+    if (i >= 0 && seqOf(posts[i]) === seq) return false;
+    for (const node of posts) if (node.dataset.postId === id) return false;
     const follow = this.nearBottom();
     this.list.insertBefore(this.element(post), i + 1 < posts.length ? posts[i + 1] : null);
     this.noPosts.hidden = true;
     if (follow) this.scrollToBottom();
+    return true;
   }
 
   // Older posts (all before `before`) go above the oldest shown, in seq order, each once;

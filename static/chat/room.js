@@ -1,6 +1,7 @@
 // The room page: send with createPost over HTTP, receive over graphql-transport-ws
 // (room-stream.js). What the page needs from the server, the limits it enforces included,
 // comes in data- attributes of #main. Text only ever goes in via textContent.
+import { notificationButton, roomAttention } from "./attention.js";
 import { dataNumber } from "./dom.js";
 import { composer } from "./composer.js";
 import { postEditing } from "./editing.js";
@@ -8,6 +9,7 @@ import { httpClient } from "./graphql.js";
 import { olderHistory } from "./history.js";
 import { PostList } from "./posts.js";
 import { presenceLine } from "./presence.js";
+import { muteButton } from "./mute.js";
 import { readState } from "./read-state.js";
 import { roomStream } from "./room-stream.js";
 import { roomSearch } from "./search.js";
@@ -40,9 +42,19 @@ const typing = typingLine({ graphql: graphql, box: box, roomId: roomId, userId: 
 const history = olderHistory({ graphql: graphql, posts: posts, roomId: roomId, pageSize: dataNumber(main, "historyLimit") });
 roomSearch({ graphql: graphql, posts: posts, roomId: roomId, limit: dataNumber(main, "searchLimit") });
 composer({ graphql: graphql, form: form, box: box, roomId: roomId });
+const attention = roomAttention({
+  roomId: roomId,
+  roomName: main.dataset.roomName,
+  userId: userId,
+  username: main.dataset.username,
+  direct: main.dataset.direct === "true",
+  muted: main.dataset.muted === "true",
+});
+muteButton({ graphql: graphql, button: document.getElementById("mute-button"), roomId: roomId, muted: main.dataset.muted === "true", changed: attention.setMuted });
+notificationButton(document.getElementById("notify-button"));
 
 posts.adoptRendered();
 reads.schedule();
 history.restart(posts.shown().length);
 history.loadIfNearTop();
-roomStream({ graphqlUrl: graphqlUrl, roomId: roomId, posts: posts, history: history, reads: reads, typing: typing, showPresence: presenceLine() });
+roomStream({ graphqlUrl: graphqlUrl, roomId: roomId, posts: posts, history: history, reads: reads, typing: typing, showPresence: presenceLine(), attention: attention });

@@ -1,0 +1,177 @@
+"""Notifications, the tab's unread count and muting, in Debian's Chromium, embedded and on
+the full stack.
+
+Bea has granted notifications (through the browser context); an init script records every
+`new Notification(...)` the page makes, and lets the test hide and show the tab (headless
+Chromium keeps every tab visible). While Bea's tab is hidden, Ann's posts count in its
+title; a mention of Bea, or a direct message, raises a notification; once Bea mutes the room
+it raises none and its count on the room list is grey. The browser is asked for permission
+only after a click on "Turn on notifications", and only once.
+"""
+import pytest
+
+from accounts.services import issue_tokens, sign_up
+from rooms.services import open_direct_room
+from tests.browser import chromium, connected, new_page
+from tests.clients import PASSWORD, OverHttp, data, new_username
+from tests.helpers import posted
+
+pytestmark = pytest.mark.browser
+
+VIEWPORT = {"width": 1000, "height": 800}
+
+RECORD = """
+window.__notes = [];
+window.__asked = 0;
+if (window.Notification) {
+  const Real = window.Notification;
+  window.Notification = class extends Real {
+    constructor(title, options) {
+      window.__notes.push({ title: title, body: options && options.body, tag: options && options.tag });
+      super(title, options);
+    }
+  };
+  const ask = Real.requestPermission.bind(Real);
+  window.Notification.requestPermission = () => { window.__asked += 1; return ask(); };
+}
+let hidden = false;
+Object.defineProperty(document, "visibilityState", { configurable: true, get: () => (hidden ? "hidden" : "visible") });
+Object.defineProperty(document, "hidden", { configurable: true, get: () => hidden });
+window.__setHidden = (value) => { hidden = value; document.dispatchEvent(new Event("visibilitychange")); };
+"""
+
+ROOMS = "query { rooms { id muted } }"
+
+
+@pytest.fixture(params=["embedded", pytest.param("full_stack", marks=pytest.mark.fullstack)])
+def web(request, transactional_db, general, stack_env):
+    if request.param == "embedded":
+        return request.getfixturevalue("web_of_its_own")
+    return request.getfixturevalue("full_stack").web1
+
+
+# Headless Chromium answers "denied" for a site never asked; a person's browser says
+# "default" (not asked yet) until they answer, as this makes it.
+NEVER_ASKED = 'Object.defineProperty(window.Notification, "permission", { configurable: true, get: () => "default" });'
+
+
+def page_of(browser, web, user, path, grant):
+    context = browser.new_context(
+        base_url=web.url, viewport=VIEWPORT, permissions=["notifications"] if grant else []
+    )
+    context.add_init_script(RECORD if grant else RECORD + NEVER_ASKED)
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.problems = []
+    page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
+    page.goto(f"/login/?next={path}")
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit].primary")
+    page.wait_for_url(f"**{path}")
+    return page
+
+
+def notes(page):
+    return page.evaluate("() => window.__notes")
+
+
+def hide(page, hidden=True):
+    page.evaluate("(value) => window.__setHidden(value)", hidden)
+
+
+def wait_title(page, title):
+    page.wait_for_function("(title) => document.title === title", arg=title)
+
+
+def test_mentions_and_direct_messages_notify_a_hidden_tab_unless_muted(web):
+    from playwright.sync_api import expect
+
+    ann = sign_up(username=new_username("ann"), password=PASSWORD)
+    bea = sign_up(username=new_username("bea"), password=PASSWORD)
+    ann_token, bea_token = issue_tokens(ann)["access_token"], issue_tokens(bea)["access_token"]
+    direct = open_direct_room(user=ann, username=bea.username)
+    api = OverHttp(web.url)
+    with chromium() as browser:
+        room = page_of(browser, web, bea, "/rooms/general/", grant=True)
+        connected(room)
+        expect(room.locator("#notify-button")).to_be_hidden()  # already granted: nothing to ask
+        expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "false")
+        assert room.title() == "General · Chat"
+
+        # Hidden: each post by someone else counts in the title; a mention of Bea notifies.
+        hide(room)
+        posted(api, ann_token, "plain hello")
+        wait_title(room, "(1) General · Chat")
+        posted(api, ann_token, f"@{bea.username} look here")
+        wait_title(room, "(2) General · Chat")
+        assert notes(room) == [
+            {"title": f"{ann.username} in General", "body": f"@{bea.username} look here", "tag": notes(room)[0]["tag"]}
+        ]
+        posted(api, bea_token, f"my own @{bea.username}")  # Bea's own post, from elsewhere
+        expect(room.locator("#posts li.post", has_text="my own")).to_have_count(1)
+        assert room.title() == "(2) General · Chat" and len(notes(room)) == 1
+        # Seen again: the count goes.
+        hide(room, False)
+        wait_title(room, "General · Chat")
+
+        # Muted: counted, but no notification.
+        room.click("#mute-button")
+        expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "true")
+        expect(room.locator("#mute-button")).to_have_text("Unmute")
+        assert {r["id"]: r["muted"] for r in data(api(ROOMS, token=bea_token), "rooms")}["general"] is True
+        hide(room)
+        posted(api, ann_token, f"@{bea.username} are you there?")
+        wait_title(room, "(1) General · Chat")
+        assert len(notes(room)) == 1
+
+        # The room list: the muted room's count is grey; the title counts the rooms not muted.
+        listing = page_of(browser, web, bea, "/", grant=True)
+        listing.wait_for_selector("body[data-live=connected]", state="attached")
+        general = listing.locator('li[data-room-id="general"]')
+        expect(general.locator(".unread")).to_have_class("unread unread--muted")
+        expect(general.locator(".badge--muted")).to_be_visible()
+        assert listing.title() == "Rooms · Chat"
+        hide(listing)
+        posted(api, ann_token, f"@{bea.username} once more")
+        posted(api, ann_token, "psst", room=direct.pk)
+        wait_title(listing, "(1) Rooms · Chat")
+        listing.wait_for_function("() => window.__notes.length === 1")
+        [note] = notes(listing)
+        assert (note["title"], note["body"]) == (f"{ann.username} (direct message)", "psst")
+
+        # Unmuted in the room's tab: the list hears of it; its count is counted, and red.
+        room.click("#mute-button")
+        expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "false")
+        expect(general.locator(".unread")).to_have_class("unread unread--mention")
+        expect(general.locator(".badge--muted")).to_be_hidden()
+        listing.wait_for_function("() => /^\\(\\d+\\) Rooms · Chat$/.test(document.title) && document.title !== '(1) Rooms · Chat'")
+        posted(api, ann_token, f"@{bea.username} back?")
+        listing.wait_for_function("() => window.__notes.length === 2")
+        assert notes(listing)[1]["title"] == f"{ann.username} in General"
+
+        for page in (room, listing):
+            assert not page.problems, page.problems
+
+
+def test_the_browser_is_asked_once_and_only_after_a_click(web):
+    from playwright.sync_api import expect
+
+    bea = sign_up(username=new_username("bea"), password=PASSWORD)
+    with chromium() as browser:
+        room = page_of(browser, web, bea, "/rooms/general/", grant=False)
+        connected(room)
+        assert room.evaluate("() => Notification.permission") == "default"
+        button = room.locator("#notify-button")
+        expect(button).to_be_visible()
+        room.click("h1")  # a click elsewhere asks nothing
+        assert room.evaluate("() => window.__asked") == 0, "never without the button's click"
+        button.click()
+        expect(button).to_be_hidden()
+        assert room.evaluate("() => window.__asked") == 1
+        room.reload()
+        connected(room)
+        expect(button).to_be_hidden()  # asked once: not again, whatever was answered
+        room.goto("/")
+        expect(room.locator("#notify-button")).to_be_hidden()
+        assert room.evaluate("() => window.__asked") == 0
