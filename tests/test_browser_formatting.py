@@ -6,7 +6,7 @@ event handler and no `javascript:` or `data:` address anywhere in the page.
 import pytest
 
 from accounts.services import issue_tokens, sign_up
-from tests.browser import chromium, connected, new_page, send
+from tests.browser import WAIT_MS, chromium, connected, new_page, send
 from tests.clients import PASSWORD, POSTS, OverHttp, data, new_username
 from tests.helpers import posted
 
@@ -99,23 +99,23 @@ def assert_formatted(body, when="today"):
     from playwright.sync_api import expect
 
     first = body.locator(":scope > p").first
-    expect(first.locator(":scope > strong")).to_have_text("Release")
-    expect(first.locator(":scope > em")).to_have_text(when)
-    expect(first.locator(":scope > del")).to_have_text("tomorrow")
-    expect(first.locator(":scope > code")).to_have_text("make deploy")
+    expect(first.locator(":scope > strong")).to_have_text("Release", timeout=WAIT_MS)
+    expect(first.locator(":scope > em")).to_have_text(when, timeout=WAIT_MS)
+    expect(first.locator(":scope > del")).to_have_text("tomorrow", timeout=WAIT_MS)
+    expect(first.locator(":scope > code")).to_have_text("make deploy", timeout=WAIT_MS)
     notes = body.locator("a", has_text="the notes")
     assert notes.get_attribute("href") == "https://example.com/notes?a=1&b=2"
     assert (notes.get_attribute("target"), notes.get_attribute("rel")) == ("_blank", "noopener noreferrer")
     plain = body.locator("a", has_text="https://example.com/plain")
     assert plain.get_attribute("href") == "https://example.com/plain", "the sentence's full stop is not in it"
-    expect(body.locator("blockquote em")).to_have_text("words")
-    expect(body.locator("ul > li")).to_have_text(["one", "two with code"])
-    expect(body.locator("ul > li code")).to_have_text("code")
-    expect(body.locator("ol > li")).to_have_text(["third", "fourth"])
+    expect(body.locator("blockquote em")).to_have_text("words", timeout=WAIT_MS)
+    expect(body.locator("ul > li")).to_have_text(["one", "two with code"], timeout=WAIT_MS)
+    expect(body.locator("ul > li code")).to_have_text("code", timeout=WAIT_MS)
+    expect(body.locator("ol > li")).to_have_text(["third", "fourth"], timeout=WAIT_MS)
     assert body.locator("ol").get_attribute("start") == "3"
-    expect(body.locator("pre > code")).to_have_text("<b>not bold</b> **not strong**")
+    expect(body.locator("pre > code")).to_have_text("<b>not bold</b> **not strong**", timeout=WAIT_MS)
     assert body.locator("pre b, pre strong").count() == 0
-    expect(body.locator("p").last).to_have_text("snake_case_name stays and 2 * 3 * 4 too")
+    expect(body.locator("p").last).to_have_text("snake_case_name stays and 2 * 3 * 4 too", timeout=WAIT_MS)
 
 
 def test_formatting_is_drawn_safely_and_the_text_is_kept(web):
@@ -143,20 +143,20 @@ def test_formatting_is_drawn_safely_and_the_text_is_kept(web):
         mine = ann_page.locator("#posts li.post", has=ann_page.locator(".body", has_text="Release"))
         mine.hover()
         mine.locator(".post-edit").click()
-        expect(ann_page.locator(".post-editor-text")).to_have_value(FORMATTED)
+        expect(ann_page.locator(".post-editor-text")).to_have_value(FORMATTED, timeout=WAIT_MS)
         ann_page.fill(".post-editor-text", FORMATTED.replace("*today*", "*tonight*"))
         ann_page.press(".post-editor-text", "Enter")
-        expect(body_of(bea_page, "Release").locator(":scope > p").first.locator(":scope > em")).to_have_text("tonight")
+        expect(body_of(bea_page, "Release").locator(":scope > p").first.locator(":scope > em")).to_have_text("tonight", timeout=WAIT_MS)
 
         # Hostile Markdown and HTML, from an API client: shown, and nothing of it runs.
         for n, body in enumerate(HOSTILE):
             posted(api, senders[n % 2], body)
-        expect(bea_page.locator("#posts li.post")).to_have_count(1 + len(HOSTILE))
+        expect(bea_page.locator("#posts li.post")).to_have_count(1 + len(HOSTILE), timeout=WAIT_MS)
         assert bea_page.evaluate(AUDIT) == []
         # What was shown as text is the text as sent.
-        expect(body_of(bea_page, "window.pwned = 1")).to_have_text("<script>window.pwned = 1</script>")
-        expect(body_of(bea_page, "pwned = 2")).to_have_text('<img src=x onerror="window.pwned = 2">')
-        expect(body_of(bea_page, "pwned=3")).to_have_text("[click](javascript:window.pwned=3)")
+        expect(body_of(bea_page, "window.pwned = 1")).to_have_text("<script>window.pwned = 1</script>", timeout=WAIT_MS)
+        expect(body_of(bea_page, "pwned = 2")).to_have_text('<img src=x onerror="window.pwned = 2">', timeout=WAIT_MS)
+        expect(body_of(bea_page, "pwned=3")).to_have_text("[click](javascript:window.pwned=3)", timeout=WAIT_MS)
         links = bea_page.locator("#posts .body a")
         # Links only where an http(s) address was written: bare ones are links too.
         assert sorted(set(links.evaluate_all("links => links.map(a => a.href)"))) == [
@@ -171,14 +171,14 @@ def test_formatting_is_drawn_safely_and_the_text_is_kept(web):
         bea_page.reload()
         connected(bea_page)
         assert_formatted(body_of(bea_page, "Release"), when="tonight")
-        expect(bea_page.locator("#posts li.post")).to_have_count(1 + len(HOSTILE))
+        expect(bea_page.locator("#posts li.post")).to_have_count(1 + len(HOSTILE), timeout=WAIT_MS)
         assert bea_page.evaluate(AUDIT) == []
-        expect(body_of(bea_page, "pwned=14").locator("pre > code")).to_have_text("<script>window.pwned=14</script>")
+        expect(body_of(bea_page, "pwned=14").locator("pre > code")).to_have_text("<script>window.pwned=14</script>", timeout=WAIT_MS)
 
         # Search results are drawn the same way.
         bea_page.fill("#search-query", "click")
         bea_page.press("#search-query", "Enter")
-        expect(bea_page.locator("#search-list li.post").first).to_be_visible()
+        expect(bea_page.locator("#search-list li.post").first).to_be_visible(timeout=WAIT_MS)
         assert bea_page.evaluate(AUDIT.replace('getElementById("posts")', 'getElementById("search-list")')) == []
 
         for page in (ann_page, bea_page):

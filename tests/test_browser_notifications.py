@@ -12,7 +12,7 @@ import pytest
 
 from accounts.services import issue_tokens, sign_up
 from rooms.services import open_direct_room
-from tests.browser import chromium, connected, new_page
+from tests.browser import WAIT_MS, chromium, connected, new_page
 from tests.clients import PASSWORD, OverHttp, data, new_username
 from tests.helpers import posted
 
@@ -61,7 +61,7 @@ def page_of(browser, web, user, path, grant):
     )
     context.add_init_script(RECORD if grant else RECORD + NEVER_ASKED)
     page = context.new_page()
-    page.set_default_timeout(15_000)
+    page.set_default_timeout(WAIT_MS)
     page.problems = []
     page.on("pageerror", lambda error: page.problems.append(f"page error: {error}"))
     page.goto(f"/login/?next={path}")
@@ -95,8 +95,8 @@ def test_mentions_and_direct_messages_notify_a_hidden_tab_unless_muted(web):
     with chromium() as browser:
         room = page_of(browser, web, bea, "/rooms/general/", grant=True)
         connected(room)
-        expect(room.locator("#notify-button")).to_be_hidden()  # already granted: nothing to ask
-        expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "false")
+        expect(room.locator("#notify-button")).to_be_hidden(timeout=WAIT_MS)  # already granted: nothing to ask
+        expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "false", timeout=WAIT_MS)
         assert room.title() == "General · Chat"
 
         # Hidden: each post by someone else counts in the title; a mention of Bea notifies.
@@ -109,7 +109,7 @@ def test_mentions_and_direct_messages_notify_a_hidden_tab_unless_muted(web):
             {"title": f"{ann.username} in General", "body": f"@{bea.username} look here", "tag": notes(room)[0]["tag"]}
         ]
         posted(api, bea_token, f"my own @{bea.username}")  # Bea's own post, from elsewhere
-        expect(room.locator("#posts li.post", has_text="my own")).to_have_count(1)
+        expect(room.locator("#posts li.post", has_text="my own")).to_have_count(1, timeout=WAIT_MS)
         assert room.title() == "(2) General · Chat" and len(notes(room)) == 1
         # Seen again: the count goes.
         hide(room, False)
@@ -117,8 +117,8 @@ def test_mentions_and_direct_messages_notify_a_hidden_tab_unless_muted(web):
 
         # Muted: counted, but no notification.
         room.click("#mute-button")
-        expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "true")
-        expect(room.locator("#mute-button")).to_have_text("Unmute")
+        expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
+        expect(room.locator("#mute-button")).to_have_text("Unmute", timeout=WAIT_MS)
         assert {r["id"]: r["muted"] for r in data(api(ROOMS, token=bea_token), "rooms")}["general"] is True
         hide(room)
         posted(api, ann_token, f"@{bea.username} are you there?")
@@ -129,8 +129,8 @@ def test_mentions_and_direct_messages_notify_a_hidden_tab_unless_muted(web):
         listing = page_of(browser, web, bea, "/", grant=True)
         listing.wait_for_selector("body[data-live=connected]", state="attached")
         general = listing.locator('li[data-room-id="general"]')
-        expect(general.locator(".unread")).to_have_class("unread unread--muted")
-        expect(general.locator(".badge--muted")).to_be_visible()
+        expect(general.locator(".unread")).to_have_class("unread unread--muted", timeout=WAIT_MS)
+        expect(general.locator(".badge--muted")).to_be_visible(timeout=WAIT_MS)
         assert listing.title() == "Rooms · Chat"
         hide(listing)
         posted(api, ann_token, f"@{bea.username} once more")
@@ -142,9 +142,9 @@ def test_mentions_and_direct_messages_notify_a_hidden_tab_unless_muted(web):
 
         # Unmuted in the room's tab: the list hears of it; its count is counted, and red.
         room.click("#mute-button")
-        expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "false")
-        expect(general.locator(".unread")).to_have_class("unread unread--mention")
-        expect(general.locator(".badge--muted")).to_be_hidden()
+        expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "false", timeout=WAIT_MS)
+        expect(general.locator(".unread")).to_have_class("unread unread--mention", timeout=WAIT_MS)
+        expect(general.locator(".badge--muted")).to_be_hidden(timeout=WAIT_MS)
         listing.wait_for_function("() => /^\\(\\d+\\) Rooms · Chat$/.test(document.title) && document.title !== '(1) Rooms · Chat'")
         posted(api, ann_token, f"@{bea.username} back?")
         listing.wait_for_function("() => window.__notes.length === 2")
@@ -163,15 +163,15 @@ def test_the_browser_is_asked_once_and_only_after_a_click(web):
         connected(room)
         assert room.evaluate("() => Notification.permission") == "default"
         button = room.locator("#notify-button")
-        expect(button).to_be_visible()
+        expect(button).to_be_visible(timeout=WAIT_MS)
         room.click("h1")  # a click elsewhere asks nothing
         assert room.evaluate("() => window.__asked") == 0, "never without the button's click"
         button.click()
-        expect(button).to_be_hidden()
+        expect(button).to_be_hidden(timeout=WAIT_MS)
         assert room.evaluate("() => window.__asked") == 1
         room.reload()
         connected(room)
-        expect(button).to_be_hidden()  # asked once: not again, whatever was answered
+        expect(button).to_be_hidden(timeout=WAIT_MS)  # asked once: not again, whatever was answered
         room.goto("/")
-        expect(room.locator("#notify-button")).to_be_hidden()
+        expect(room.locator("#notify-button")).to_be_hidden(timeout=WAIT_MS)
         assert room.evaluate("() => window.__asked") == 0
