@@ -47,7 +47,12 @@ export function notificationButton(button) {
 // A notification, if the person allowed them; a click on it brings the tab (and `url`).
 export function notify({ title, body, tag, url }) {
   if (!("Notification" in window) || Notification.permission !== "granted") return;
-  const note = new Notification(title, { body: String(body).slice(0, NOTE_TEXT_MAX), tag: tag });
+  let note;
+  try {
+    note = new Notification(title, { body: String(body).slice(0, NOTE_TEXT_MAX), tag: tag });
+  } catch (error) {
+    return; // a browser that shows notifications only from a service worker (Chrome on Android)
+  }
   note.onclick = () => {
     window.focus();
     if (url && window.location.pathname !== url) window.location.assign(url);
