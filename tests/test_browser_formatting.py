@@ -3,9 +3,12 @@ drawn for every reader (live, from the page the server rendered, and in the edit
 the text as sent kept by the API, and hostile Markdown and HTML drawn with no script, no
 event handler and no `javascript:` or `data:` address anywhere in the page.
 """
+import uuid
+
 import pytest
 
 from accounts.services import issue_tokens, sign_up
+from rooms.services import create_room
 from tests.browser import WAIT_MS, chromium, connected, new_page, send
 from tests.clients import PASSWORD, POSTS, OverHttp, data, new_username
 from tests.helpers import posted
@@ -80,13 +83,13 @@ def web(request, transactional_db, general, stack_env):
     return request.getfixturevalue("full_stack").web1
 
 
-def logged_in(browser, web, user):
+def logged_in(browser, web, user, room_id):
     page = new_page(browser, web.url, VIEWPORT)
-    page.goto("/login/?next=/rooms/general/")
+    page.goto(f"/login/?next=/rooms/{room_id}/")
     page.fill("#id_username", user.username)
     page.fill("#id_password", PASSWORD)
     page.click("button[type=submit].primary")
-    page.wait_for_url("**/rooms/general/")
+    page.wait_for_url(f"**/rooms/{room_id}/")
     connected(page)
     return page
 
@@ -126,9 +129,12 @@ def test_formatting_is_drawn_safely_and_the_text_is_kept(web):
     # Two senders: the hostile posts stay within the post rate limit.
     senders = [issue_tokens(sign_up(username=new_username(name), password=PASSWORD))["access_token"] for name in ("mal", "mel")]
     ann_token = issue_tokens(ann)["access_token"]
+    # A room of its own: the full stack's web processes outlive each test's database.
+    room_id = f"format-{uuid.uuid4().hex[:8]}"
+    create_room(room_id=room_id, name="Format")
     api = OverHttp(web.url)
     with chromium() as browser:
-        ann_page, bea_page = logged_in(browser, web, ann), logged_in(browser, web, bea)
+        ann_page, bea_page = logged_in(browser, web, ann, room_id), logged_in(browser, web, bea, room_id)
 
         # Ann types a formatted post; Bea sees it drawn, live.
         send(ann_page, FORMATTED)
@@ -136,7 +142,7 @@ def test_formatting_is_drawn_safely_and_the_text_is_kept(web):
             assert_formatted(body_of(page, "Release"))
 
         # The API keeps the text as sent.
-        history = data(api(POSTS, {"input": {"roomId": "general"}}, token=ann_token), "posts")
+        history = data(api(POSTS, {"input": {"roomId": room_id}}, token=ann_token), "posts")
         assert [post["body"] for post in history] == [FORMATTED]
 
         # Editing starts from the text as sent, and the edit is drawn again.
@@ -150,7 +156,7 @@ def test_formatting_is_drawn_safely_and_the_text_is_kept(web):
 
         # Hostile Markdown and HTML, from an API client: shown, and nothing of it runs.
         for n, body in enumerate(HOSTILE):
-            posted(api, senders[n % 2], body)
+            posted(api, senders[n % 2], body, room=room_id)
         expect(bea_page.locator("#posts li.post")).to_have_count(1 + len(HOSTILE), timeout=WAIT_MS)
         assert bea_page.evaluate(AUDIT) == []
         # What was shown as text is the text as sent.

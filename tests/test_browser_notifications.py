@@ -8,12 +8,14 @@ title; a mention of Bea, or a direct message, raises a notification; once Bea mu
 it raises none and its count on the room list is grey. The browser is asked for permission
 only after a click on "Turn on notifications", and only once.
 """
+import uuid
+
 import pytest
 
 from accounts.services import issue_tokens, sign_up
-from rooms.services import open_direct_room
+from rooms.services import create_room, open_direct_room
 from tests.browser import WAIT_MS, chromium, connected, new_page
-from tests.clients import PASSWORD, OverHttp, data, new_username
+from tests.clients import PASSWORD, POSTS, OverHttp, data, new_username
 from tests.helpers import posted
 
 pytestmark = pytest.mark.browser
@@ -91,49 +93,57 @@ def test_mentions_and_direct_messages_notify_a_hidden_tab_unless_muted(web):
     bea = sign_up(username=new_username("bea"), password=PASSWORD)
     ann_token, bea_token = issue_tokens(ann)["access_token"], issue_tokens(bea)["access_token"]
     direct = open_direct_room(user=ann, username=bea.username)
+    # A room of its own: the full stack's web processes outlive each test's database.
+    room_id = f"news-{uuid.uuid4().hex[:8]}"
+    create_room(room_id=room_id, name="Newsroom")
     api = OverHttp(web.url)
     with chromium() as browser:
-        room = page_of(browser, web, bea, "/rooms/general/", grant=True)
+        room = page_of(browser, web, bea, f"/rooms/{room_id}/", grant=True)
         connected(room)
         expect(room.locator("#notify-button")).to_be_hidden(timeout=WAIT_MS)  # already granted: nothing to ask
         expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "false", timeout=WAIT_MS)
-        assert room.title() == "General · Chat"
+        assert room.title() == "Newsroom · Chat"
 
         # Hidden: each post by someone else counts in the title; a mention of Bea notifies.
         hide(room)
-        posted(api, ann_token, "plain hello")
-        wait_title(room, "(1) General · Chat")
-        posted(api, ann_token, f"@{bea.username} look here")
-        wait_title(room, "(2) General · Chat")
+        posted(api, ann_token, "plain hello", room=room_id)
+        wait_title(room, "(1) Newsroom · Chat")
+        posted(api, ann_token, f"@{bea.username} look here", room=room_id)
+        wait_title(room, "(2) Newsroom · Chat")
         assert notes(room) == [
-            {"title": f"{ann.username} in General", "body": f"@{bea.username} look here", "tag": notes(room)[0]["tag"]}
+            {"title": f"{ann.username} in Newsroom", "body": f"@{bea.username} look here", "tag": notes(room)[0]["tag"]}
         ]
-        posted(api, bea_token, f"my own @{bea.username}")  # Bea's own post, from elsewhere
-        expect(room.locator("#posts li.post", has_text="my own")).to_have_count(1, timeout=WAIT_MS)
-        assert room.title() == "(2) General · Chat" and len(notes(room)) == 1
+        posted(api, bea_token, f"my own @{bea.username}", room=room_id)  # Bea's own post, from elsewhere
+        try:
+            expect(room.locator("#posts li.post", has_text="my own")).to_have_count(1, timeout=WAIT_MS)
+        except AssertionError:
+            stored = [p["body"] for p in data(api(POSTS, {"input": {"roomId": room_id}}, token=bea_token), "posts")]
+            shown = room.locator("#posts li.post .body").all_inner_texts()
+            raise AssertionError(f"stored {stored}, shown {shown}, state {room.inner_text('#connection')}, problems {room.problems}")
+        assert room.title() == "(2) Newsroom · Chat" and len(notes(room)) == 1
         # Seen again: the count goes.
         hide(room, False)
-        wait_title(room, "General · Chat")
+        wait_title(room, "Newsroom · Chat")
 
         # Muted: counted, but no notification.
         room.click("#mute-button")
         expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "true", timeout=WAIT_MS)
         expect(room.locator("#mute-button")).to_have_text("Unmute", timeout=WAIT_MS)
-        assert {r["id"]: r["muted"] for r in data(api(ROOMS, token=bea_token), "rooms")}["general"] is True
+        assert {r["id"]: r["muted"] for r in data(api(ROOMS, token=bea_token), "rooms")}[room_id] is True
         hide(room)
-        posted(api, ann_token, f"@{bea.username} are you there?")
-        wait_title(room, "(1) General · Chat")
+        posted(api, ann_token, f"@{bea.username} are you there?", room=room_id)
+        wait_title(room, "(1) Newsroom · Chat")
         assert len(notes(room)) == 1
 
         # The room list: the muted room's count is grey; the title counts the rooms not muted.
         listing = page_of(browser, web, bea, "/", grant=True)
         listing.wait_for_selector("body[data-live=connected]", state="attached")
-        general = listing.locator('li[data-room-id="general"]')
-        expect(general.locator(".unread")).to_have_class("unread unread--muted", timeout=WAIT_MS)
-        expect(general.locator(".badge--muted")).to_be_visible(timeout=WAIT_MS)
+        listed = listing.locator(f'li[data-room-id="{room_id}"]')
+        expect(listed.locator(".unread")).to_have_class("unread unread--muted", timeout=WAIT_MS)
+        expect(listed.locator(".badge--muted")).to_be_visible(timeout=WAIT_MS)
         assert listing.title() == "Rooms · Chat"
         hide(listing)
-        posted(api, ann_token, f"@{bea.username} once more")
+        posted(api, ann_token, f"@{bea.username} once more", room=room_id)
         posted(api, ann_token, "psst", room=direct.pk)
         wait_title(listing, "(1) Rooms · Chat")
         listing.wait_for_function("() => window.__notes.length === 1")
@@ -143,12 +153,12 @@ def test_mentions_and_direct_messages_notify_a_hidden_tab_unless_muted(web):
         # Unmuted in the room's tab: the list hears of it; its count is counted, and red.
         room.click("#mute-button")
         expect(room.locator("#mute-button")).to_have_attribute("aria-pressed", "false", timeout=WAIT_MS)
-        expect(general.locator(".unread")).to_have_class("unread unread--mention", timeout=WAIT_MS)
-        expect(general.locator(".badge--muted")).to_be_hidden(timeout=WAIT_MS)
+        expect(listed.locator(".unread")).to_have_class("unread unread--mention", timeout=WAIT_MS)
+        expect(listed.locator(".badge--muted")).to_be_hidden(timeout=WAIT_MS)
         listing.wait_for_function("() => /^\\(\\d+\\) Rooms · Chat$/.test(document.title) && document.title !== '(1) Rooms · Chat'")
-        posted(api, ann_token, f"@{bea.username} back?")
+        posted(api, ann_token, f"@{bea.username} back?", room=room_id)
         listing.wait_for_function("() => window.__notes.length === 2")
-        assert notes(listing)[1]["title"] == f"{ann.username} in General"
+        assert notes(listing)[1]["title"] == f"{ann.username} in Newsroom"
 
         for page in (room, listing):
             assert not page.problems, page.problems
