@@ -284,6 +284,8 @@ TUNABLE = {
     # room page sends at most one a second per tab).
     "MARK_READ_RATE_LIMIT": 30,
     "MARK_READ_WINDOW_SECONDS": 10,
+    # muteRoom: at most this many calls per user a minute.
+    "MUTE_ROOM_RATE_LIMIT": 20,
     # Past this many messages waiting on the `posts` queue, createPost answers UNAVAILABLE
     # (retry later with the same clientId) instead of queueing posts for minutes. 0: no limit.
     "PIPELINE_MAX_BACKLOG": 500,

@@ -208,11 +208,14 @@ class PostChange(models.Model):
 
 
 class ReadState(models.Model):
-    """How far one user has read one room: the newest position they have seen."""
+    """How far one user has read one room (the newest position they have seen), and whether
+    they muted it."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="read_states")
     room = models.ForeignKey("rooms.Room", on_delete=models.CASCADE, related_name="read_states")
     last_read_seq = models.PositiveBigIntegerField(default=0)
+    # Muted (muteRoom): the room raises no notification and its unread count is never red.
+    muted = models.BooleanField(default=False)
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:

@@ -1,7 +1,7 @@
 """Reads of posts: a room's history in its order (`seq`), oldest first, and its events
 (posts created, edited, deleted) in the same order."""
 
-from django.db.models import Func, IntegerField, OuterRef, Subquery, Value
+from django.db.models import BooleanField, Func, IntegerField, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from chatsite.errors import BadUserInput
@@ -106,9 +106,14 @@ def capped_count(rows, cap=UNREAD_COUNT_MAX):
     )
 
 
+def is_muted(user, room_id):
+    """Whether the user muted the room (muteRoom)."""
+    return ReadState.objects.filter(user=user, room_id=room_id, muted=True).exists()
+
+
 def read_states(user, room_ids):
-    """{room id: {"room_id", "last_read_seq", "unread_count", "mention_count", "position"}}
-    for the user: posts by others after their read position, those of them that mention
+    """{room id: {"room_id", "last_read_seq", "unread_count", "mention_count", "position",
+    "muted"}} for the user: posts by others after their read position, those of them that mention
     them (each count at most UNREAD_COUNT_MAX), and the room's newest position at that
     moment. All of it in one statement, so one snapshot: a client adds the posts it sees
     live with a greater `seq` than `position`, and counts each post once, whichever way it
@@ -120,6 +125,11 @@ def read_states(user, room_ids):
         Value(0),
         output_field=IntegerField(),
     )
+    muted = Coalesce(
+        Subquery(ReadState.objects.filter(user=user, room_id=OuterRef("pk")).values("muted")[:1]),
+        Value(False),
+        output_field=BooleanField(),
+    )
     room, read_up_to = OuterRef(OuterRef("pk")), OuterRef(OuterRef("read_up_to"))
     unread = Post.objects.filter(room_id=room, deleted_at__isnull=True, seq__gt=read_up_to).exclude(user=user)
     # Mentions are rows (posts/mentions.py), gone with their post's deletion.
@@ -127,8 +137,8 @@ def read_states(user, room_ids):
     rows = (
         Room.objects.filter(pk__in=list(room_ids))
         .annotate(read_up_to=last_read)
-        .annotate(unread=capped_count(unread), mentions=capped_count(mentions))
-        .values_list("pk", "read_up_to", "unread", "mentions", "last_seq")
+        .annotate(unread=capped_count(unread), mentions=capped_count(mentions), muted=muted)
+        .values_list("pk", "read_up_to", "unread", "mentions", "last_seq", "muted")
     )
     return {
         room_id: {
@@ -137,6 +147,7 @@ def read_states(user, room_ids):
             "unread_count": unread_count,
             "mention_count": mention_count,
             "position": position,
+            "muted": bool(muted),
         }
-        for room_id, read_up_to, unread_count, mention_count, position in rows
+        for room_id, read_up_to, unread_count, mention_count, position, muted in rows
     }

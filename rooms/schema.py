@@ -1,7 +1,7 @@
 import graphene
 
 import posts.selectors
-from posts.graphql.types import CAPPED, LAST_READ_SEQ, MENTION_COUNT
+from posts.graphql.types import CAPPED, LAST_READ_SEQ, MENTION_COUNT, MUTED
 
 from chatsite.graphql import caller, mutation
 from rooms import services
@@ -22,6 +22,7 @@ class Room(graphene.ObjectType):
     last_read_seq = graphene.Int(required=True, description=LAST_READ_SEQ)
     unread_count = graphene.Int(required=True, description=f"Posts by others since the caller last read the room, {CAPPED}")
     mention_count = graphene.Int(required=True, description=MENTION_COUNT)
+    muted = graphene.Boolean(required=True, description=MUTED)
 
     def resolve_last_read_seq(room, info):
         return read_state_of(room, info)["last_read_seq"]
@@ -31,6 +32,9 @@ class Room(graphene.ObjectType):
 
     def resolve_mention_count(room, info):
         return read_state_of(room, info)["mention_count"]
+
+    def resolve_muted(room, info):
+        return read_state_of(room, info)["muted"]
 
 
 def read_state_of(room, info):

@@ -138,6 +138,13 @@ def run_scenario(site, browser, web, room, bea, carl_token, ann_name, room_path)
         error = ann.locator("#posts li.post-error", has_text="/stock=nope.us")
         expect(error).to_have_count(1)
         expect(error).to_contain_text("nothing was posted")
+        # /help: the list of commands, to Ann alone, one per line.
+        send(ann, "/help")
+        helped = ann.locator("#posts li.post-error", has_text="/help")
+        expect(helped.locator(".post-error-reason")).to_contain_text("/time <zone>: the time now in a time zone")
+        assert helped.locator(".post-error-reason").evaluate("node => getComputedStyle(node).whiteSpace") == "pre-line"
+        helped.locator(".post-error-dismiss").click()
+        expect(helped).to_have_count(0)
 
         # Markup in a body stays text; nothing runs.
         send(bob, XSS)

@@ -132,6 +132,15 @@ def test_stock_command_ends_as_the_bots_quote(full_stack, web1, tap):
     assert not Post.objects.filter(body="/stock=aapl.us").exists()
 
 
+def test_every_command_runs_on_the_bots_queue_through_the_room_token(full_stack, web1):
+    token, _, _ = sign_up(web1)
+    request_id = posted(web1, token, "/time=America/New_York")
+    answer = stored_post(request_id)
+    assert answer.body.startswith("Time in America/New_York: ") and (answer.author, answer.is_bot) == ("StockBot", True)
+    assert f"stage=bot.command.received request_id={request_id}" in full_stack.logs()
+    assert not Post.objects.filter(body__startswith="/time").exists()
+
+
 BOT_ERRORS = [
     ("/stock=nope.us", "No quote found"),
     ("/stock=", "needs a code"),
@@ -141,7 +150,9 @@ BOT_ERRORS = [
     ("/stock=short.us", "malformed"),
     ("/stock=oops.us", "HTTP 500"),
     ("/stock=slow.us", "took too long"),
-    ("/foo", "Unknown command '/foo'. Commands: /stock=<code>"),
+    ("/foo", "Unknown command '/foo'. Commands: /help, /stock=<code>, /time <zone>"),
+    ("/time Mars/Olympus", "is not a time zone"),
+    ("/help", "/time <zone>: the time now in a time zone"),
 ]
 
 

@@ -173,6 +173,20 @@ def test_bot_quote_is_posted_by_the_bot_and_the_command_is_not_stored(gql, alice
     assert quote["userId"] is None
 
 
+def test_time_command_is_answered_by_the_bot_in_the_room(gql, alice):
+    create_post(gql, alice, "/time Europe/Paris")
+    [answer] = history(gql, alice)
+    assert answer["body"].startswith("Time in Europe/Paris: ") and answer["isBot"] is True
+
+
+def test_formatted_text_is_returned_as_sent(gql, alice):
+    """Markdown and HTML alike: the API returns the text as sent; only clients draw it."""
+    body = "**bold** <script>x()</script>\n> quote\n- [l](javascript:x) `c`\n```\n<b>\n```"
+    create_post(gql, alice, body)
+    [post] = history(gql, alice)
+    assert post["body"] == body
+
+
 def test_bot_error_stores_nothing(gql, alice):
     create_post(gql, alice, "/stock=nope.us")
     create_post(gql, alice, "/help")

@@ -130,3 +130,79 @@ def test_the_users_other_sessions_hear_of_a_read_and_post_errors_stay_apart(embe
         # The post error subscription, on the same user's group, got nothing of it.
         posted(api, bob, "/stock=nope.us")
         assert "postError" in other_tab.next_payload(errors, timeout=15)
+
+
+MUTE = "mutation($input: MuteRoomInput!) { muteRoom(input: $input) { roomId muted unreadCount mentionCount } }"
+MUTED_ROOMS = "query { rooms { id muted unreadCount mentionCount } }"
+MUTED_STATE = "subscription { readStateChanged { roomId muted unreadCount } }"
+
+
+def mute(gql, token, muted, room="general"):
+    return gql(MUTE, {"input": {"roomId": room, "muted": muted}}, token=token)
+
+
+def muted_rooms(gql, token):
+    return {r["id"]: r for r in data(gql(MUTED_ROOMS, token=token), "rooms")}
+
+
+def test_a_muted_room_is_listed_muted_and_still_counted(gql):
+    _, ann = user_with_token("reader")
+    _, bob = user_with_token("reader", username="bob")
+    make_room("quiet")
+    post_now(gql, ann, "hi @bob")
+    assert {room["muted"] for room in muted_rooms(gql, bob).values()} == {False}, "nothing is muted at first"
+
+    answer = data(mute(gql, bob, True), "muteRoom")
+    assert answer == {"roomId": "general", "muted": True, "unreadCount": 1, "mentionCount": 1}
+    rooms = muted_rooms(gql, bob)
+    assert (rooms["general"]["muted"], rooms["quiet"]["muted"]) == (True, False)
+    assert muted_rooms(gql, ann)["general"]["muted"] is False, "muting is the caller's own"
+    post_now(gql, ann, "more @bob")
+    assert muted_rooms(gql, bob)["general"]["unreadCount"] == 2, "a muted room is still counted"
+    # Reading a muted room keeps it muted; unmuting brings it back.
+    assert "errors" not in mark(gql, bob, 10**6)
+    assert muted_rooms(gql, bob)["general"]["muted"] is True
+    assert data(mute(gql, bob, False), "muteRoom")["muted"] is False
+    assert muted_rooms(gql, bob)["general"]["muted"] is False
+
+
+def test_mute_room_refuses_what_it_must(gql, settings):
+    from rooms.services import create_room
+    from django.contrib.auth import get_user_model
+
+    owner, _ = user_with_token("reader")
+    _, bob = user_with_token("reader")
+    create_room(room_id="secret", name="Secret", user=get_user_model().objects.get(pk=owner.pk), is_private=True)
+    assert error_code(mute(gql, bob, True, room="nowhere")) == "NOT_FOUND"
+    assert error_code(mute(gql, bob, True, room="secret")) == "NOT_FOUND", "a private room you are not in"
+    assert error_code(mute(gql, None, True)) == "UNAUTHENTICATED"
+    assert error_code(gql(MUTE, {"input": {"roomId": "general", "muted": None}}, token=bob)) == "BAD_USER_INPUT"
+    settings.MUTE_ROOM_RATE_LIMIT = 3
+    answers = [mute(gql, bob, n % 2 == 0) for n in range(4)]
+    assert ["errors" in answer for answer in answers] == [False, False, False, True]
+    assert error_code(answers[-1]) == "RATE_LIMITED"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_users_other_sessions_hear_of_a_mute(embedded_web, general):
+    _, bob = user_with_token("reader")
+    api = OverHttp(embedded_web.url)
+    with Socket(embedded_web.ws_url).init(bob) as other_tab:
+        reads = other_tab.subscribe(MUTED_STATE)
+        flips = iter([True, False] * 5)
+
+        def mute_or_unmute():
+            data(api(MUTE, {"input": {"roomId": "general", "muted": next(flips)}}, token=bob))
+
+        heard = until_heard(other_tab, reads, mute_or_unmute, tries=10, timeout=1)["readStateChanged"]
+        assert heard["roomId"] == "general" and heard["unreadCount"] == 0 and isinstance(heard["muted"], bool)
+        while True:  # any later flip heard late: the newest state
+            try:
+                heard = other_tab.next_payload(reads, timeout=1.5)["readStateChanged"]
+            except TimeoutError:
+                break
+        now = data(api(MUTE, {"input": {"roomId": "general", "muted": not heard["muted"]}}, token=bob), "muteRoom")
+        assert other_tab.next_payload(reads)["readStateChanged"] == {"roomId": "general", "muted": now["muted"], "unreadCount": 0}
+        # Muting to what it already is changes nothing and says nothing.
+        data(api(MUTE, {"input": {"roomId": "general", "muted": now["muted"]}}, token=bob))
+        other_tab.assert_silent()

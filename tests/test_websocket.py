@@ -331,7 +331,7 @@ def test_post_created_delivers_the_post_as_stored(quiet_web, alice, staff_token)
     assert (received["userId"], received["author"], received["isBot"]) == (user_id, username, False)
 
 
-@pytest.mark.parametrize("command", ["/stock=nope.us", "/foo"])
+@pytest.mark.parametrize("command", ["/stock=nope.us", "/foo", "/help"])
 def test_post_error_reaches_only_the_requester(quiet_web, alice, bob, staff_token, command):
     with Socket(quiet_web.ws_url) as mine, Socket(quiet_web.ws_url) as theirs:
         mine.init(alice[0])

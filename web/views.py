@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from posts.models import EXCERPT_MAX
 from posts.reactions import REACTION_EMOJI
 from posts.search import SEARCH_LIMIT_DEFAULT, SEARCH_QUERY_MAX_LENGTH
-from posts.selectors import HISTORY_MAX, UNREAD_COUNT_MAX, read_states, room_history
+from posts.selectors import HISTORY_MAX, UNREAD_COUNT_MAX, is_muted, read_states, room_history
 from chatsite.errors import ChatError, NotFound
 from rooms import services as room_services
 from rooms.selectors import can_add_members, direct_room_with, member_names, room_for, visible_rooms
@@ -114,6 +114,7 @@ def room(request, room_id):
         "typing_interval": settings.TYPING_INTERVAL_SECONDS,
         "mark_read_interval": mark_read_interval(),
         "members": member_names(room) if room.is_private else [],
+        "muted": is_muted(request.user, room.pk),
         "add_member_form": AddMemberForm() if can_add_members(request.user, room) else None,
     }
     return render(request, "web/room.html", context)

@@ -12,6 +12,7 @@ from posts.graphql.types import (
     DeletePostResponse,
     EditPostInput,
     MarkReadInput,
+    MuteRoomInput,
     Post,
     ReactionInput,
     ReadState,
@@ -49,6 +50,10 @@ def mark_read(info, input):
     return read_state.mark_read(user=caller(info), room_id=input.room_id, seq=input.seq)
 
 
+def mute_room(info, input):
+    return read_state.mute_room(user=caller(info), room_id=input.room_id, muted=input.muted)
+
+
 def send_typing(info, input):
     return SendTypingResponse(sent=typing.typing(user=caller(info), room_id=input.room_id))
 
@@ -65,6 +70,12 @@ class Mutation(graphene.ObjectType):
         f"sessions get the new state through readStateChanged. At most {settings.MARK_READ_RATE_LIMIT} "
         f"calls per user in any {settings.MARK_READ_WINDOW_SECONDS:g} seconds (MARK_READ_RATE_LIMIT), "
         "aliases included: past it, RATE_LIMITED."
+    ))
+    mute_room = mutation(ReadState, MuteRoomInput, mute_room, description=(
+        "Mute or unmute a room for the caller: a muted room raises no notification and its "
+        "unread count is not shown as urgent (it is still counted). The caller's other sessions "
+        f"get the new state through readStateChanged. At most {settings.MUTE_ROOM_RATE_LIMIT} calls "
+        "per user a minute (MUTE_ROOM_RATE_LIMIT): past it, RATE_LIMITED."
     ))
     edit_post = mutation(Post, EditPostInput, edit_post, description=(
         f"Change your own post's text, within {settings.POST_EDIT_WINDOW_SECONDS // 60} minutes of sending it "

@@ -124,6 +124,7 @@ class RoomEvent(graphene.ObjectType):
 CAPPED = f"at most {UNREAD_COUNT_MAX}: {UNREAD_COUNT_MAX} means {UNREAD_COUNT_MAX} or more."
 LAST_READ_SEQ = "The newest position the caller has seen (markRead)."
 MENTION_COUNT = f"Those of them that mention @the caller, {CAPPED}"
+MUTED = "The caller muted the room (muteRoom): no notification, and its unread count is never shown as urgent."
 
 
 class ReadState(graphene.ObjectType):
@@ -133,6 +134,7 @@ class ReadState(graphene.ObjectType):
     last_read_seq = graphene.Int(required=True, description=LAST_READ_SEQ)
     unread_count = graphene.Int(required=True, description=f"Posts by others after it (deleted ones don't count), {CAPPED}")
     mention_count = graphene.Int(required=True, description=MENTION_COUNT)
+    muted = graphene.Boolean(required=True, description=MUTED)
     position = graphene.Int(
         required=True,
         description=(
@@ -170,6 +172,11 @@ class SendTypingResponse(graphene.ObjectType):
     sent = graphene.Boolean(
         required=True, description=f"False when one was sent less than TYPING_INTERVAL_SECONDS ({settings.TYPING_INTERVAL_SECONDS:g}) ago: not an error."
     )
+
+
+class MuteRoomInput(graphene.InputObjectType):
+    room_id = graphene.ID(required=True)
+    muted = graphene.Boolean(required=True, description="True mutes the room, false unmutes it.")
 
 
 class MarkReadInput(graphene.InputObjectType):

@@ -2,7 +2,7 @@
 // moderator gets Delete on every post. The server decides; the buttons only save a
 // pointless request.
 import { el } from "./dom.js";
-import { POST_FIELDS } from "./posts.js";
+import { POST_FIELDS, postText } from "./posts.js";
 
 const EDIT_POST = "mutation($input: EditPostInput!){ editPost(input:$input){ " + POST_FIELDS + " } }";
 const DELETE_POST = "mutation($input: DeletePostInput!){ deletePost(input:$input){ success } }";
@@ -22,7 +22,7 @@ export function postEditing({ graphql, posts, isModerator, editWindowMs, maxLeng
     const body = item.querySelector(".body");
     const editor = el("form", "post-editor");
     const text = el("textarea", "post-editor-text");
-    text.value = body.textContent;
+    text.value = postText(body);
     text.setAttribute("aria-label", "Edit your post");
     text.maxLength = maxLength;
     const save = el("button", "primary", "Save");

@@ -1,7 +1,9 @@
-// The room's posts as shown: drawing a post, putting it in its place (by seq, each once,
-// whatever path it came by), edits, deletions and reactions, the history reloaded, bot-error
-// notices, and the scroller that follows the newest post while the reader is at it.
+// The room's posts as shown: drawing a post (its text as Markdown, markdown.js), putting it
+// in its place (by seq, each once, whatever path it came by), edits, deletions and reactions,
+// the history reloaded, bot-error notices, and the scroller that follows the newest post
+// while the reader is at it.
 import { el, formatTime } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
 import { drawExtras, updatePreviews, updateThread } from "./post-extras.js";
 
 // What the page asks of every post it shows.
@@ -15,6 +17,17 @@ const FOLLOW_DISTANCE_PX = 80;
 // A post's position in its room: the same for every reader, increasing (gaps allowed).
 export function seqOf(node) {
   return Number(node.dataset.seq);
+}
+
+// Draws a post's text (its Markdown subset, markdown.js) in its .body, keeping the text as
+// sent for whoever needs it (the editor): postText(body).
+export function drawBody(body, text) {
+  body.rawText = text;
+  body.replaceChildren(renderMarkdown(text));
+}
+
+export function postText(body) {
+  return body.rawText !== undefined ? body.rawText : body.textContent;
 }
 
 export class PostList {
@@ -104,7 +117,9 @@ export class PostList {
     time.setAttribute("datetime", post.createdAt);
     meta.appendChild(time);
     item.appendChild(meta);
-    item.appendChild(el("p", "body", post.body));
+    const body = el("div", "body");
+    drawBody(body, post.body);
+    item.appendChild(body);
     item.dataset.createdAt = post.createdAt;
     markEdited(item, post.editedAt);
     drawExtras(item, post, this.username);
@@ -112,20 +127,22 @@ export class PostList {
     return item;
   }
 
-  // Shows a post once (by seq, and by id), in seq order, whatever path it came by.
+  // Shows a post once (by seq, and by id), in seq order, whatever path it came by; true if
+  // it was not shown before.
   show(post) {
-    if (String(post.roomId) !== this.roomId) return;
+    if (String(post.roomId) !== this.roomId) return false;
     const seq = Number(post.seq);
     const id = String(post.id);
     const posts = this.shown();
     let i = posts.length - 1;
     while (i >= 0 && seqOf(posts[i]) > seq) i--;
-    if (i >= 0 && seqOf(posts[i]) === seq) return;
-    for (const node of posts) if (node.dataset.postId === id) return;
+    if (i >= 0 && seqOf(posts[i]) === seq) return false;
+    for (const node of posts) if (node.dataset.postId === id) return false;
     const follow = this.nearBottom();
     this.list.insertBefore(this.element(post), i + 1 < posts.length ? posts[i + 1] : null);
     this.noPosts.hidden = true;
     if (follow) this.scrollToBottom();
+    return true;
   }
 
   // Older posts (all before `before`) go above the oldest shown, in seq order, each once;
@@ -153,7 +170,7 @@ export class PostList {
     const item = this.byId(post.id);
     if (!item) return;
     const body = item.querySelector(".body");
-    if (body) body.textContent = post.body;
+    if (body) drawBody(body, post.body);
     markEdited(item, post.editedAt);
     drawExtras(item, post, this.username);
   }
@@ -215,6 +232,8 @@ export class PostList {
     this.shown().forEach((item) => {
       const time = item.querySelector("time[datetime]");
       if (time) item.dataset.createdAt = time.getAttribute("datetime");
+      const body = item.querySelector(".body");
+      if (body) drawBody(body, body.textContent);
       markEdited(item, item.dataset.editedAt);
       if (item.dataset.extras) drawExtras(item, Object.assign({ id: item.dataset.postId }, JSON.parse(item.dataset.extras)), this.username);
       this.decorate(item);

@@ -1,7 +1,8 @@
 // The room page's live connection: on every (re)connect it resumes with
 // roomEvents(after: <newest position seen>): the server sends what was missed (posts, edits,
 // deletions, reactions), then the live events, none twice. Too far behind to replay, it reloads the
-// newest history and resumes from there. Also this user's bot errors, typing and presence.
+// newest history and resumes from there. Also this user's bot errors, typing and presence,
+// and each new post to the attention it may need (a notification, the title's count).
 import { Backoff, liveConnection } from "./graphql.js";
 import { POST_FIELDS } from "./posts.js";
 import { PRESENCE } from "./presence.js";
@@ -10,7 +11,8 @@ import { TYPING } from "./typing.js";
 const ROOM_EVENTS = "subscription($input: RoomEventsInput!){ roomEvents(input:$input){ seq kind post { " + POST_FIELDS + " deleted } } }";
 const POST_ERROR = "subscription { postError { requestId roomId userId body reason } }";
 
-export function roomStream({ graphqlUrl, roomId, posts, history, reads, typing, showPresence, thread }) {
+// attention.posted(post): a post shown for the first time (attention.js).
+export function roomStream({ graphqlUrl, roomId, posts, history, reads, typing, showPresence, thread, attention }) {
   const connection = document.getElementById("connection");
   const reloadBackoff = new Backoff();
   let reloadTimer = null;
@@ -30,7 +32,7 @@ export function roomStream({ graphqlUrl, roomId, posts, history, reads, typing, 
   function onRoomEvent(roomEvent) {
     if (postsStream) postsStream.delivered = true;
     if (roomEvent.kind === "CREATED") {
-      posts.show(roomEvent.post);
+      if (posts.show(roomEvent.post)) attention.posted(roomEvent.post);
       posts.threadChanged(roomEvent.post.thread);
       typing.posted(roomEvent.post);
     } else if (roomEvent.kind === "EDITED" || roomEvent.kind === "REACTED") posts.apply(roomEvent.post);

@@ -1,6 +1,7 @@
 // The room page: send with createPost over HTTP, receive over graphql-transport-ws
 // (room-stream.js). What the page needs from the server, the limits it enforces included,
 // comes in data- attributes of #main. Text only ever goes in via textContent.
+import { notificationButton, roomAttention } from "./attention.js";
 import { dataNumber } from "./dom.js";
 import { composer } from "./composer.js";
 import { postEditing } from "./editing.js";
@@ -9,6 +10,7 @@ import { olderHistory } from "./history.js";
 import { PostList } from "./posts.js";
 import { presenceLine } from "./presence.js";
 import { postReactions } from "./reactions.js";
+import { muteButton } from "./mute.js";
 import { readState } from "./read-state.js";
 import { roomStream } from "./room-stream.js";
 import { roomSearch } from "./search.js";
@@ -51,9 +53,19 @@ postReactions({
   emoji: main.dataset.reactionEmoji.split(" "),
   username: main.dataset.username,
 });
+const attention = roomAttention({
+  roomId: roomId,
+  roomName: main.dataset.roomName,
+  userId: userId,
+  username: main.dataset.username,
+  direct: main.dataset.direct === "true",
+  muted: main.dataset.muted === "true",
+});
+muteButton({ graphql: graphql, button: document.getElementById("mute-button"), roomId: roomId, muted: main.dataset.muted === "true", changed: attention.setMuted });
+notificationButton(document.getElementById("notify-button"));
 
 posts.adoptRendered();
 reads.schedule();
 history.restart(posts.shown().length);
 history.loadIfNearTop();
-roomStream({ graphqlUrl: graphqlUrl, roomId: roomId, posts: posts, history: history, reads: reads, typing: typing, showPresence: presenceLine(), thread: thread });
+roomStream({ graphqlUrl: graphqlUrl, roomId: roomId, posts: posts, history: history, reads: reads, typing: typing, showPresence: presenceLine(), thread: thread, attention: attention });
