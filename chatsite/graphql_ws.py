@@ -30,7 +30,7 @@ from graphql.execution import create_source_event_stream
 from graphql.language import Visitor, visit
 
 from chatsite.auth import require_user, user_from_authorization
-from chatsite import db
+from chatsite import db, health, metrics
 from chatsite.db import on_db_thread, on_setup_thread
 from chatsite.documents import Documents
 from chatsite.errors import ChatError, RateLimited, Unauthenticated
@@ -83,8 +83,12 @@ class OpenConnections:
         else:
             self.by_user.pop(user_id, None)
 
+    def stats(self):
+        return {"open": sum(self.by_user.values()), "users": len(self.by_user)}
+
 
 _open_connections = OpenConnections()
+health.register("websocket_connections", _open_connections.stats)
 
 
 
@@ -475,6 +479,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         # The hot path, once per event and subscriber: a shared rendering, one string
         # concatenation, one call to the server's send.
         prefix, send, render = self.next_prefix(op_id), self.server_send, self.endpoint.renderings.render
+        events_sent = metrics.SUBSCRIPTION_EVENTS_SENT
         try:
             async for key, root in stream:
                 payload = render((key, shape), document, root, variables, operation_name, context)
@@ -485,6 +490,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
                 except RuntimeError:  # closed by the server meanwhile (see __call__)
                     self.close_sent = True
                     return
+                events_sent.value += 1
         except ChatError as error:  # the stream ended for a reason the client can act on
             return await self._finish_with_errors(op_id, [GraphQLError(error.message, original_error=error)])
         finally:

@@ -137,6 +137,9 @@ if not SECRET_KEY:
     SECRET_KEY = generated_secret_key(BASE_DIR / ".secret_key")
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 PORT = env("PORT", 8000)
+# This process's Prometheus metrics (chatsite/metrics.py): its own port (0: none), not public.
+METRICS_PORT = env("METRICS_PORT", 0)
+METRICS_ADDR = env("METRICS_ADDR", "127.0.0.1")
 
 STOOQ_URL = env("STOOQ_URL", "https://stooq.com/q/l/")
 STOOQ_API_KEY = env("STOOQ_API_KEY", "")
