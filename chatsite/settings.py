@@ -13,19 +13,9 @@ from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from chatsite.dotenv import load_dotenv
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def load_dotenv(path):
-    """Fill unset variables from KEY=VALUE lines; the real environment wins."""
-    if not path.is_file():
-        return
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
 load_dotenv(BASE_DIR / ".env")

@@ -1,7 +1,7 @@
 """`make stack`: the full stack on this machine, as the Procfile runs it. With RabbitMQ and
-PostgreSQL up and AMQP_URL and DATABASE_URL set: migrate, then one process per Procfile line
-(`--web N` web processes), each in a process group of its own, its output prefixed with its
-name; then where to open the chat. Ctrl-C (or SIGTERM, or any of them ending) stops them all.
+PostgreSQL up and AMQP_URL and DATABASE_URL set (or in `.env`): migrate, then one process
+per Procfile line (`--web N` web processes), each in a process group of its own, its output
+prefixed with its name; then where to open the chat. Ctrl-C (or SIGTERM, or any of them ending) stops them all.
 
 Ports: the webs serve PORT, PORT+1, ... (8000 by default, on HOST, 127.0.0.1 by default);
 every process serves its metrics (chatsite/metrics.py) on METRICS_PORT + its number (9200
@@ -18,6 +18,8 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+
+from chatsite.dotenv import load_dotenv
 
 ROOT = Path(__file__).resolve().parent.parent
 METRICS_BASE = 9200
@@ -114,6 +116,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="make stack", description=__doc__.split("\n\n")[0])
     parser.add_argument("--web", type=int, default=1, metavar="N", help="web processes (default 1)")
     args = parser.parse_args(argv)
+    load_dotenv(ROOT / ".env")
     missing = [name for name in ("AMQP_URL", "DATABASE_URL") if not os.environ.get(name)]
     if missing or args.web < 1:
         print(f"make stack: set {' and '.join(missing) or 'a positive --web'} (README, 'Running the full stack');"
