@@ -206,4 +206,8 @@ def serve(loop=None):
 
 @worker_init.connect
 def serve_worker_metrics(**kwargs):
-    serve()
+    try:
+        serve()
+    except OSError as exc:  # Celery logs and swallows a handler's exceptions: stop the worker
+        log.error("METRICS_PORT: %s", exc)
+        raise SystemExit(1) from None

@@ -2,11 +2,13 @@
 before and after what users do: the counters move in the process that did the work (the
 `web` that took createPost, the `worker` that stored it, the `bot`, the `web` whose reader
 got it), on the full stack and in the embedded mode's one process. Not on the public port."""
+import socket
+
 import pytest
 
 from tests.clients import OverHttp, Socket, scrape
 from tests.helpers import chatter, create_post, on_the_full_stack, posted
-from tests.stack import http_get, wait_until
+from tests.stack import Web, embedded_env, http_get, wait_until
 
 pytestmark = pytest.mark.usefixtures("general")
 
@@ -107,3 +109,17 @@ def test_the_embedded_process_counts_a_post_from_request_to_reader(embedded_web)
     assert moved(before, after, "chat_group_messages_received_total") >= 1
     assert moved(before, after, "chat_subscription_events_sent_total") >= 1
     assert not any(name == "chat_queue_messages" for name, _ in after)  # no broker, no queues
+
+
+def test_a_web_whose_metrics_port_is_taken_stops_at_start_saying_so(stack_env):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        web = Web(embedded_env(stack_env), label="metrics-port-taken")
+        web.env["METRICS_PORT"] = str(taken.getsockname()[1])
+        web.start()
+        try:
+            wait_until(lambda: not web.alive(), 60, "the web to stop")
+        finally:
+            web.stop()
+    assert "METRICS_PORT" in web.log() and "Address already in use" in web.log()
