@@ -68,6 +68,7 @@ class OpenConnections:
 
     def __init__(self):
         self.by_user = {}
+        self.subscriptions = 0  # running on them, of every kind
 
     def take(self, user_id):
         held = self.by_user.get(user_id, 0)
@@ -84,7 +85,7 @@ class OpenConnections:
             self.by_user.pop(user_id, None)
 
     def stats(self):
-        return {"open": sum(self.by_user.values()), "users": len(self.by_user)}
+        return {"open": sum(self.by_user.values()), "users": len(self.by_user), "subscriptions": self.subscriptions}
 
 
 _open_connections = OpenConnections()
@@ -480,6 +481,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         # concatenation, one call to the server's send.
         prefix, send, render = self.next_prefix(op_id), self.server_send, self.endpoint.renderings.render
         events_sent = metrics.SUBSCRIPTION_EVENTS_SENT
+        _open_connections.subscriptions += 1
         try:
             async for key, root in stream:
                 payload = render((key, shape), document, root, variables, operation_name, context)
@@ -494,6 +496,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         except ChatError as error:  # the stream ended for a reason the client can act on
             return await self._finish_with_errors(op_id, [GraphQLError(error.message, original_error=error)])
         finally:
+            _open_connections.subscriptions -= 1
             await stream.aclose()
         await self._complete(op_id)
 

@@ -50,6 +50,7 @@ def test_each_process_counts_its_part_of_a_post(full_stack):
     with reader:
         before = {p: scrape(p) for p in (web1, web2, worker, bot)}
         assert value(before[web2], "chat_web_websocket_connections_open") >= 1
+        assert value(before[web2], "chat_web_websocket_connections_subscriptions") >= 1
 
         posted(gql, token, "counted once")
         assert reader.next_payload(op_id)["postCreated"]["body"] == "counted once"
@@ -103,6 +104,12 @@ def test_the_embedded_process_counts_a_post_from_request_to_reader(embedded_web)
         posted(gql, token, "counted embedded")
         assert reader.next_payload(op_id)["postCreated"]["body"] == "counted embedded"
         after = wait_until(lambda: scraped_once(embedded_web, before, STAGE_RUNS, stage="new.post.accepted"), 10, "the stage")
+        assert value(after, "chat_web_websocket_connections_subscriptions") == 1
+    wait_until(  # the reader gone, nothing is left counted as open
+        lambda: value(now := scrape(embedded_web), "chat_web_websocket_connections_open") == 0
+        and value(now, "chat_web_websocket_connections_subscriptions") == 0,
+        10, "the connection and its subscription to be given back",
+    )
     assert moved(before, after, "chat_posts_requested_total") == 1
     assert moved(before, after, "chat_stage_seconds_count", stage="new.post.accepted") == 1
     assert moved(before, after, "chat_group_messages_sent_total", event=CREATED) == 1
