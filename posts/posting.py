@@ -23,9 +23,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from chatsite import metrics, throttle
+from chatsite import throttle
 from chatsite.auth import require_user
 from chatsite.errors import BadUserInput, Forbidden, RateLimited
+from chatsite.metrics import POSTS_FAILED, POSTS_STORED, counts_post_requests
 from chatsite.text import clean_text, has_visible_text
 from posts import events
 from posts.mentions import record_mentions
@@ -84,7 +85,7 @@ def is_command(body):
     return body.lstrip().startswith("/")
 
 
-@metrics.counts_post_requests
+@counts_post_requests
 def request_post(*, user, room_id, body, client_id=None):
     """createPost: check everything, record the request, hand it to the pipeline.
 
@@ -218,7 +219,7 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
         PostRequest.objects.filter(request_id__in=[rid for rid, _ in batch]).update(state=PostRequest.State.STORED)
         announced = [(post.as_payload(), post.request_id) for post in posts]
         transaction.on_commit(lambda: [events.post_created(p, r) for p, r in announced])
-    metrics.POSTS_STORED.inc(len(posts))
+    POSTS_STORED.inc(len(posts))
     for post in posts[:-1]:
         log.info(
             "stage=%s request_id=%s post_id=%s seq=%s stored before request %s, sent later by the same user",
@@ -287,4 +288,4 @@ def new_post_error(*, request_id, room_id, user_id, body, reason):
     events.post_error(
         {"request_id": str(request_id), "room_id": room_id, "user_id": str(user_id), "body": body, "reason": reason}
     )
-    metrics.POSTS_FAILED.inc()
+    POSTS_FAILED.inc()
