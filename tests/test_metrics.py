@@ -1,11 +1,15 @@
 """Each process's Prometheus metrics (chatsite/metrics.py), scraped as Prometheus would,
 before and after what users do: the counters move in the process that did the work (the
 `web` that took createPost, the `worker` that stored it, the `bot`, the `web` whose reader
-got it), on the full stack and in the embedded mode's one process. Not on the public port."""
+got it), on the full stack and in the embedded mode's one process. Not on the public port.
+A stage's retries and its failure for good are counted as a worker runs it, in-process."""
 import socket
 
 import pytest
+from celery import shared_task
+from django.db import DatabaseError
 
+from chatsite.metrics import STAGE_FAILURES, STAGE_RETRIES
 from tests.clients import OverHttp, Socket, scrape
 from tests.helpers import chatter, create_post, on_the_full_stack, posted
 from tests.stack import Web, embedded_env, http_get, wait_until
@@ -130,3 +134,15 @@ def test_a_web_whose_metrics_port_is_taken_stops_at_start_saying_so(stack_env):
         finally:
             web.stop()
     assert "METRICS_PORT" in web.log() and "Address already in use" in web.log()
+
+
+@shared_task(name="test.metrics.always_fails", autoretry_for=(DatabaseError,), max_retries=2, default_retry_delay=0)
+def always_fails():
+    raise DatabaseError("the database refuses")
+
+
+def test_a_stage_that_keeps_failing_counts_each_retry_and_its_failure_for_good():
+    retries, failures = STAGE_RETRIES.labels(always_fails.name), STAGE_FAILURES.labels(always_fails.name)
+    before = retries._value.get(), failures._value.get()
+    assert always_fails.apply().state == "FAILURE"  # as a worker runs it, in this process
+    assert (retries._value.get() - before[0], failures._value.get() - before[1]) == (2, 1)
