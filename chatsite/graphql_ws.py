@@ -30,12 +30,14 @@ from graphql.execution import create_source_event_stream
 from graphql.language import Visitor, visit
 
 from chatsite.auth import require_user, user_from_authorization
-from chatsite import db, health, metrics
+from chatsite import db
 from chatsite.db import on_db_thread, on_setup_thread
 from chatsite.documents import Documents
 from chatsite.errors import ChatError, RateLimited, Unauthenticated
 from chatsite.graphql import format_error
 from chatsite.groups import process_groups
+from chatsite.health import register as show_in_health
+from chatsite.metrics import SUBSCRIPTION_EVENTS_SENT
 from chatsite.query_cost import VALIDATION_RULES
 from chatsite.ws_protocol import (
     CLOSE_BAD_REQUEST,
@@ -89,7 +91,7 @@ class OpenConnections:
 
 
 _open_connections = OpenConnections()
-health.register("websocket_connections", _open_connections.stats)
+show_in_health("websocket_connections", _open_connections.stats)
 
 
 
@@ -480,7 +482,7 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         # The hot path, once per event and subscriber: a shared rendering, one string
         # concatenation, one call to the server's send.
         prefix, send, render = self.next_prefix(op_id), self.server_send, self.endpoint.renderings.render
-        events_sent = metrics.SUBSCRIPTION_EVENTS_SENT
+        events_sent = SUBSCRIPTION_EVENTS_SENT
         _open_connections.subscriptions += 1
         try:
             async for key, root in stream:
