@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
 
-.PHONY: run test install install-dev migrate clean bench api-sdl
+.PHONY: run stack test install install-dev migrate clean bench api-sdl
 
 # The runtime (requirements.txt) for `make run`; the tests' and the benchmark's tools on top
 # (requirements-dev.txt) for `make test` and `make bench`. Each stamp is redone when its file changes.
@@ -30,6 +30,12 @@ migrate: install
 run: install
 	env -u AMQP_URL $(BIN)/python manage.py migrate --noinput
 	env -u AMQP_URL HOST=127.0.0.1 PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" bash -c "exec $$(sed -n 's/^web: //p' Procfile)"
+
+# The full stack on this machine (RabbitMQ and PostgreSQL up, AMQP_URL and DATABASE_URL set):
+# migrate, then the Procfile's processes, their output together; Ctrl-C stops them all.
+# `make stack STACK_ARGS=--web=2` runs two webs (PORT, PORT+1); see chatsite/stack.py.
+stack: install
+	PORT=$(PORT) PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m chatsite.stack $(STACK_ARGS)
 
 # Full-stack tests run when AMQP_URL (and DATABASE_URL for PostgreSQL) are set; see .ci/run.
 test: install-dev

@@ -197,6 +197,7 @@ class Stack:
             self.processes[process.label] = process.start()
         for process in (*webs, *workers):
             process.wait_ready()
+        self.progress.note("metrics: " + ", ".join(f"{p.label} {p.metrics_url}" for p in (*webs, *workers)))
         for web in webs:
             self.webs.append((web.label, web.url))
             self.web_pids[web.label] = web.pid

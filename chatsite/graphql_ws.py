@@ -36,6 +36,8 @@ from chatsite.documents import Documents
 from chatsite.errors import ChatError, RateLimited, Unauthenticated
 from chatsite.graphql import format_error
 from chatsite.groups import process_groups
+from chatsite.health import register as show_in_health
+from chatsite.metrics import SUBSCRIPTION_EVENTS_SENT
 from chatsite.query_cost import VALIDATION_RULES
 from chatsite.ws_protocol import (
     CLOSE_BAD_REQUEST,
@@ -68,6 +70,7 @@ class OpenConnections:
 
     def __init__(self):
         self.by_user = {}
+        self.subscriptions = 0  # running on them, of every kind
 
     def take(self, user_id):
         held = self.by_user.get(user_id, 0)
@@ -83,8 +86,12 @@ class OpenConnections:
         else:
             self.by_user.pop(user_id, None)
 
+    def stats(self):
+        return {"open": sum(self.by_user.values()), "users": len(self.by_user), "subscriptions": self.subscriptions}
+
 
 _open_connections = OpenConnections()
+show_in_health("websocket_connections", _open_connections.stats)
 
 
 
@@ -476,6 +483,8 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
         # The hot path, once per event and subscriber: a shared rendering, one string
         # concatenation, one call to the server's send.
         prefix, send, render = self.next_prefix(op_id), self.server_send, self.endpoint.renderings.render
+        events_sent = SUBSCRIPTION_EVENTS_SENT
+        _open_connections.subscriptions += 1
         try:
             async for key, root in stream:
                 payload = render((key, shape), document, root, variables, operation_name, context)
@@ -486,9 +495,11 @@ class GraphQLWebSocketConsumer(AsyncWebsocketConsumer):
                 except RuntimeError:  # closed by the server meanwhile (see __call__)
                     self.close_sent = True
                     return
+                events_sent.value += 1
         except ChatError as error:  # the stream ended for a reason the client can act on
             return await self._finish_with_errors(op_id, [GraphQLError(error.message, original_error=error)])
         finally:
+            _open_connections.subscriptions -= 1
             await stream.aclose()
         await self._complete(op_id)
 

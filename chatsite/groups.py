@@ -14,6 +14,8 @@ from collections import defaultdict
 
 from channels.layers import get_channel_layer
 
+from chatsite.metrics import GROUP_MESSAGES_RECEIVED
+
 log = logging.getLogger("chatsite.groups")
 
 GROUP_TIMEOUT_SECONDS = 10
@@ -43,6 +45,7 @@ class ProcessGroups:
                 log.exception("reading the channel layer failed; reading on")
                 await asyncio.sleep(1)
                 continue
+            GROUP_MESSAGES_RECEIVED.value += 1
             for listener in list(self.listeners.get(message.get("group"), ())):
                 try:
                     listener(message)

@@ -14,6 +14,7 @@ is past its time is idempotent, so several workers sweeping costs a little and c
 nothing. Rows go in batches, each its own short transaction: SQLite's one write lock is
 never held for long, and a first sweep of a large table doesn't hold up posting.
 """
+import asyncio
 import logging
 import threading
 from datetime import timedelta
@@ -23,7 +24,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounts.models import Attempt
-from chatsite import throttle
+from chatsite import metrics, throttle
 from posts.models import PostRequest
 
 log = logging.getLogger("chatsite.retention")
@@ -93,7 +94,8 @@ def _sweep_until_stopped():
 
 class SweepsInEmbeddedMode:
     """ASGI middleware: answers the server's lifespan messages, and in embedded mode starts
-    the sweeps when the server starts (the full stack's workers run them there)."""
+    the sweeps when the server starts (the full stack's workers run them there). It starts
+    the process's metrics endpoint too (chatsite/metrics.py; a taken port stops the server)."""
 
     def __init__(self, application):
         self.application = application
@@ -104,6 +106,11 @@ class SweepsInEmbeddedMode:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    metrics.serve(loop=asyncio.get_running_loop())
+                except OSError as exc:
+                    await send({"type": "lifespan.startup.failed", "message": f"METRICS_PORT: {exc}"})
+                    return
                 if settings.EMBEDDED:
                     start_sweeping()
                 await send({"type": "lifespan.startup.complete"})

@@ -13,19 +13,9 @@ from urllib.parse import unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
+from chatsite.dotenv import load_dotenv
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def load_dotenv(path):
-    """Fill unset variables from KEY=VALUE lines; the real environment wins."""
-    if not path.is_file():
-        return
-    for line in path.read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
 load_dotenv(BASE_DIR / ".env")
@@ -148,6 +138,9 @@ if not SECRET_KEY:
     SECRET_KEY = generated_secret_key(BASE_DIR / ".secret_key")
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h.strip()]
 PORT = env("PORT", 8000)
+# This process's Prometheus metrics (chatsite/metrics.py): its own port (0: none), not public.
+METRICS_PORT = env("METRICS_PORT", 0)
+METRICS_ADDR = env("METRICS_ADDR", "127.0.0.1")
 
 STOOQ_URL = env("STOOQ_URL", "https://stooq.com/q/l/")
 STOOQ_API_KEY = env("STOOQ_API_KEY", "")

@@ -25,6 +25,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 from kombu import Exchange
 
+from chatsite import metrics
 from chatsite.errors import Unavailable
 
 log = logging.getLogger("posts.pipeline")
@@ -143,7 +144,9 @@ def send_to_group(group, message):
         mode().send_to_group(group, message)
     except Exception:
         log.exception("stage=%s request_id=%s group=%s fan-out failed", message["type"], message.get("request_id"), group)
+        metrics.lost(message["type"]).inc()
         return
+    metrics.sent(message["type"]).inc()
     log.info("stage=%s request_id=%s group=%s sent", message["type"], message.get("request_id"), group)
 
 

@@ -28,6 +28,7 @@ from django.utils import timezone
 from chatsite import sql, throttle
 from chatsite.auth import require_user
 from chatsite.errors import BadUserInput, Forbidden, RateLimited
+from chatsite.metrics import POSTS_FAILED, POSTS_STORED, counts_post_requests
 from chatsite.text import clean_text, has_visible_text
 from posts import events
 from posts.mentions import record_mentions
@@ -100,6 +101,7 @@ def is_command(body):
     return body.lstrip().startswith("/")
 
 
+@counts_post_requests
 def request_post(*, user, room_id, body, client_id=None, reply_to=None):
     """createPost: check everything, record the request, hand it to the pipeline.
     `reply_to`: the public id of the post it answers, in the same room (posts/threads.py).
@@ -250,6 +252,7 @@ def new_post_accepted(*, request_id, room_id, user_id, body):
         )
         announced = [(post.as_payload(), post.request_id) for post in posts]
         transaction.on_commit(lambda: [events.post_created(p, r) for p, r in announced])
+    POSTS_STORED.inc(len(posts))
     for post in posts[:-1]:
         log.info(
             "stage=%s request_id=%s post_id=%s seq=%s stored before request %s, sent later by the same user",
@@ -333,3 +336,4 @@ def new_post_error(*, request_id, room_id, user_id, body, reason):
     events.post_error(
         {"request_id": str(request_id), "room_id": room_id, "user_id": str(user_id), "body": body, "reason": reason}
     )
+    POSTS_FAILED.inc()

@@ -10,6 +10,7 @@ from celery.exceptions import Reject
 from django.conf import settings
 from django.db import DatabaseError
 
+from chatsite import metrics
 from chatsite.errors import Unavailable
 from posts.stages import Stage
 
@@ -90,6 +91,6 @@ def stage_task(stage):
     row data, its final failure told to the requester."""
 
     def register(function):
-        return shared_task(name=stage.value, **STAGE)(told_without_row_data(function))
+        return shared_task(name=stage.value, **STAGE)(metrics.timed(stage)(told_without_row_data(function)))
 
     return register

@@ -4,6 +4,7 @@ import logging
 
 from celery import shared_task
 
+from chatsite import metrics
 from chatsite.errors import Unavailable
 from posts.modes import publish_stage
 from posts.stages import Stage
@@ -26,6 +27,7 @@ def answer_command(body):
 
 
 @shared_task(name=Stage.BOT_COMMAND.value, autoretry_for=(Unavailable,), retry_backoff=True, max_retries=5)
+@metrics.timed(Stage.BOT_COMMAND)
 def bot_command_received(*, request_id, body, room_token):
     text, error, reason = answer_command(body)
     log.info("stage=%s request_id=%s error=%s %s", Stage.BOT_COMMAND, request_id, error, reason.partition("\n")[0])

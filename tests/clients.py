@@ -1,14 +1,15 @@
 """The clients the tests speak as: GraphQL over HTTP (in-process through Django's client, or
 to a started server), a graphql-transport-ws / graphql-ws WebSocket, and a started process's
-/healthz/ figures."""
+/healthz/ figures and Prometheus metrics."""
 import itertools
 import json
 
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
-from tests.stack import wait_until
+from tests.stack import http_get, wait_until
 
 SIGN_UP = """mutation($input: AuthInput!) {
   signUp(input: $input) { accessToken refreshToken user { id username } }
@@ -170,6 +171,16 @@ def until_heard(socket, op_id, act, tries=5, timeout=3.2):
 
 
 # --- a started process's figures ---
+
+
+def scrape(process):
+    """The process's Prometheus metrics: {(sample name, sorted label pairs): value}."""
+    body = http_get(process.metrics_url, timeout=10)[1].decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(body)
+        for sample in family.samples
+    }
 
 
 def health(web, staff_token):

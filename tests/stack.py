@@ -91,12 +91,14 @@ def http_get(url, timeout=2.0):
 
 class Process:
     """One command (by default the Procfile entry `kind`) in its own session and process
-    group, logging to test-artifacts/logs/ (or `log_dir`/<label>.log)."""
+    group, logging to test-artifacts/logs/ (or `log_dir`/<label>.log), serving its metrics
+    on a port of its own (`metrics_url`)."""
 
     def __init__(self, kind, env, label=None, *, command=None, log_dir=None):
         self.kind = kind
         self.label = label or kind
-        self.env = env
+        self.metrics_port = free_port()
+        self.env = {**env, "METRICS_PORT": str(self.metrics_port)}
         self.command = command or procfile()[kind]
         self.popen = None
         self.stopped = False
@@ -124,6 +126,10 @@ class Process:
     @property
     def pid(self):
         return self.popen.pid
+
+    @property
+    def metrics_url(self):
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def alive(self):
         return self.popen is not None and self.popen.poll() is None
