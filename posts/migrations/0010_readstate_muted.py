@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('posts', '0008_typing_announcement'),
+        ('posts', '0009_threads_and_reactions'),
     ]
 
     operations = [
