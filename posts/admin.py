@@ -49,8 +49,22 @@ class PostAdmin(admin.ModelAdmin):
             delete_post(user=request.user, post_id=public_post_id(post_id))
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Listed and read, never added, changed or deleted here: each row is a record of
+    something that happened in a room."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(PostChange)
-class PostChangeAdmin(admin.ModelAdmin):
+class PostChangeAdmin(ReadOnlyAdmin):
     """The moderators' audit: every edit and deletion, with the text it replaced, and every
     reaction added or removed."""
 
@@ -61,18 +75,9 @@ class PostChangeAdmin(admin.ModelAdmin):
     ordering = ("-id",)
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Reaction)
-class ReactionAdmin(admin.ModelAdmin):
+class ReactionAdmin(ReadOnlyAdmin):
     """Who reacted to what, to find a person's reactions. Read only: each reaction is a room
     event in the room's order (posts/reactions.py), so none is added or removed here; a
     moderator deletes an abusive post, or deactivates its author."""
@@ -83,12 +88,3 @@ class ReactionAdmin(admin.ModelAdmin):
     list_select_related = ("post", "user")
     ordering = ("-id",)
     show_full_result_count = False
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

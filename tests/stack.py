@@ -3,7 +3,6 @@ them: each line run by `bash -c "exec <line>"` in a session of its own, waited f
 (an HTTP answer, a Celery ping), never by sleeping."""
 import asyncio
 import os
-import re
 import signal
 import socket
 import subprocess
@@ -13,18 +12,11 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
+from chatsite.stack import procfile
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
 _serial = itertools.count(1)
-
-
-def procfile():
-    entries = {}
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        match = re.match(r"^([\w-]+):\s*(.+)$", line.strip())
-        if match:
-            entries[match.group(1)] = match.group(2)
-    return entries
 
 
 def free_port():
